@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { CurtainError } from '../errors.js';
+
+/** An open connection: the pg pool for raw SQL and a Kysely instance over it. */
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly db: Kysely<any>;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// bigint and numeric stay strings in pg by default; counts are safe as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+});
+
+/**
+ * Open a pool on `url` and check that the server answers, so an unreachable
+ * database is one clear error instead of a stack trace later.
+ *
+ * @example
+ * const { db, close } = await connect('postgres://postgres@127.0.0.1/app');
+ * await db.selectFrom('users').selectAll().execute();
+ * await close();
+ */
+export async function connect(url: string, options: { max?: number; applicationName?: string } = {}): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 4,
+    application_name: options.applicationName ?? 'curtain',
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client losing its server must not crash the process.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new CurtainError(`cannot connect to ${redactUrl(url)}: ${(err as Error).message}`, {
+      hint: 'check --database-url / DATABASE_URL, and that the server is running',
+      cause: err,
+    });
+  }
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    pool,
+    db,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy(); // ends the pool too
+    },
+  };
+}
+
+/** Hide the password of a connection string before printing it. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

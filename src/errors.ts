@@ -1,0 +1,61 @@
+/**
+ * Errors a user can cause carry an exit code and a hint; the CLI prints them as
+ * one sentence plus the hint, never with a stack (unless `--verbose`).
+ */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  refused: 3,
+  lockBusy: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class of every error curtain raises on purpose. */
+export class CurtainError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options.exitCode ?? ExitCode.error;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad arguments or options (exit 2). */
+export class UsageError extends CurtainError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint, exitCode: ExitCode.usage });
+  }
+}
+
+/** A guard refused to proceed; nothing was changed (exit 3). */
+export class GuardRefusal extends CurtainError {
+  readonly guard: string;
+  constructor(guard: string, message: string, hint?: string) {
+    super(`refused by guard "${guard}": ${message}`, { hint, exitCode: ExitCode.refused });
+    this.guard = guard;
+  }
+}
+
+/** Another migrate process holds the database lock (exit 4). */
+export class LockBusyError extends CurtainError {
+  readonly holder: string;
+  constructor(holder: string, waitedMs: number) {
+    super(`another migrate holds the lock on this database (${holder}); waited ${waitedMs} ms`, {
+      hint: 'wait for it to finish, or raise --lock-wait',
+      exitCode: ExitCode.lockBusy,
+    });
+    this.holder = holder;
+  }
+}
+
+/** A migration file is malformed, changed after being applied, or otherwise unusable. */
+export class MigrationFileError extends CurtainError {
+  readonly file: string;
+  constructor(file: string, message: string, hint?: string) {
+    super(`${file}: ${message}`, { hint });
+    this.file = file;
+  }
+}

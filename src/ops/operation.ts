@@ -1,0 +1,94 @@
+/**
+ * The contract between operations (planners) and the executor.
+ *
+ * An operation never touches the database itself: given the live shape of the
+ * tables it reads (a {@link Catalog}), it returns the SQL steps for each phase.
+ * That keeps `migrate plan` exact, lets the linter check generated SQL, and
+ * makes planners testable without a database.
+ */
+
+/** The strongest table lock a statement takes, as PostgreSQL names it. */
+export type LockMode =
+  | 'ACCESS EXCLUSIVE'
+  | 'EXCLUSIVE'
+  | 'SHARE ROW EXCLUSIVE'
+  | 'SHARE'
+  | 'SHARE UPDATE EXCLUSIVE'
+  | 'ROW EXCLUSIVE'
+  | 'ROW SHARE'
+  | 'ACCESS SHARE'
+  | 'none';
+
+/** One statement the executor runs. */
+export interface Step {
+  /** What it does, for `migrate plan` and progress output. */
+  description: string;
+  sql: string;
+  lock: LockMode;
+  /**
+   * False for statements PostgreSQL refuses inside a transaction block
+   * (CREATE INDEX CONCURRENTLY, ...). Transactional steps of a phase run
+   * together in one transaction; the others each run alone.
+   */
+  transactional: boolean;
+  /**
+   * For non-transactional steps: SQL that removes what a failed or killed
+   * attempt left behind (an INVALID index), run before a retry.
+   */
+  cleanup?: string;
+}
+
+/** A table name as resolved against the catalog. */
+export interface TableName {
+  schema: string;
+  name: string;
+}
+
+/** Fill new columns from old ones, in keyset batches. */
+export interface BackfillTask {
+  table: TableName;
+  /** column name → SQL expression over the row's current columns. */
+  set: Record<string, string>;
+  /**
+   * A predicate (over the row) that is true where the new side is out of
+   * sync with the old one; verification counts such rows and expand fails
+   * if any remain.
+   */
+  outOfSync: string;
+}
+
+/** Which side wins when a write supplies both and they disagree. */
+export type Authority = 'old' | 'new';
+
+/** Everything a migration's operations ask for, merged per table. */
+export interface MigrationPlan {
+  /** Additive steps; transactional ones run first, in one transaction. */
+  expand: Step[];
+  backfill: BackfillTask[];
+  /** Steps that need the backfilled data (e.g. a unique index built CONCURRENTLY). */
+  afterBackfill: Step[];
+  /** Destructive steps, run after the contract guards pass. */
+  contract: Step[];
+  /** Undo every expand step; the catalog afterwards equals the one before expand. */
+  abort: Step[];
+  /** Steps run in switch's own transaction to make one side authoritative. */
+  authority(side: Authority): Step[];
+  /** "schema.table.column" (or "schema.table.*") this migration changes; two in-flight migrations must not share one. */
+  touches: string[];
+  /** Tables whose data contract destroys or rewrites: what a snapshot must hold. */
+  affectedTables: TableName[];
+}
+
+/** An empty plan: what a code migration has. */
+export function emptyPlan(): MigrationPlan {
+  return {
+    expand: [],
+    backfill: [],
+    afterBackfill: [],
+    contract: [],
+    abort: [],
+    authority: () => [],
+    touches: [],
+    affectedTables: [],
+  };
+}

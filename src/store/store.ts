@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import { Umzug, type UmzugStorage } from 'umzug';
+import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
+import { initialSchema } from './internal/001-initial.js';
+
+/** Default name of the schema where curtain keeps its state. */
+export const DEFAULT_SCHEMA = 'curtain';
+
+interface InternalMigration {
+  name: string;
+  sql(schema: string): string;
+}
+
+/** The curtain schema's own migrations, in order. Append only. */
+const internalMigrations: InternalMigration[] = [{ name: '001-initial', sql: initialSchema }];
+
+/** The number of internal versions this build knows. */
+export const STORE_VERSION = internalMigrations.length;
+
+const ready = new WeakMap<pg.Pool, Set<string>>();
+
+/**
+ * Create or upgrade the curtain schema. Runs the internal migrations with
+ * umzug, all in one transaction under an advisory lock, so two processes
+ * starting at once cannot race and a crash leaves the old version intact.
+ * Calling it again is a no-op.
+ *
+ * @example
+ * await ensureStore(pool, 'curtain');
+ */
+export async function ensureStore(pool: pg.Pool, schema = DEFAULT_SCHEMA): Promise<void> {
+  if (ready.get(pool)?.has(schema)) return;
+  const client = await pool.connect();
+  try {
+    if ((await currentVersion(client, schema)) < STORE_VERSION) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`curtain.store:${schema}`]);
+        const versions = `${quoteIdent(schema)}.store_versions`;
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${versions} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        const storage: UmzugStorage = {
+          async executed() {
+            const { rows } = await client.query<{ name: string }>(`SELECT name FROM ${versions} ORDER BY name`);
+            return rows.map((r) => r.name);
+          },
+          async logMigration({ name }) {
+            await client.query(`INSERT INTO ${versions} (name) VALUES ($1)`, [name]);
+          },
+          async unlogMigration({ name }) {
+            await client.query(`DELETE FROM ${versions} WHERE name = $1`, [name]);
+          },
+        };
+        const umzug = new Umzug({
+          migrations: internalMigrations.map((m) => ({
+            name: m.name,
+            up: async () => {
+              await client.query(m.sql(schema));
+            },
+          })),
+          storage,
+          logger: undefined,
+        });
+        await umzug.up();
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }
+  } finally {
+    client.release();
+  }
+  if (!ready.has(pool)) ready.set(pool, new Set());
+  ready.get(pool)!.add(schema);
+}
+
+async function currentVersion(client: pg.PoolClient, schema: string): Promise<number> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass(${quoteLiteral(`${quoteIdent(schema)}.store_versions`)}) IS NOT NULL AS exists`,
+  );
+  if (!rows[0]?.exists) return 0;
+  const res = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.store_versions`,
+  );
+  return res.rows[0]?.n ?? 0;
+}

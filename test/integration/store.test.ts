@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureStore, STORE_VERSION } from '../../src/store/store.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { Database } from '../../src/db/connect.js';
+
+describe('the curtain schema', () => {
+  let tdb: TestDatabase;
+  let conn: Database;
+  beforeAll(async () => {
+    tdb = await createTestDatabase('store');
+    conn = await tdb.connect();
+  });
+  afterAll(() => tdb.drop());
+
+  it('is created by its internal migrations and creating it twice is a no-op', async () => {
+    await ensureStore(conn.pool, 'curtain');
+    const other = await tdb.connect();
+    await ensureStore(other.pool, 'curtain');
+    const { rows } = await conn.pool.query(`SELECT name FROM curtain.store_versions ORDER BY name`);
+    expect(rows.map((r) => r.name)).toHaveLength(STORE_VERSION);
+    const tables = await conn.pool.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'curtain' ORDER BY 1`,
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['migrations', 'flags', 'flag_events', 'snapshots', 'backfill_checkpoints', 'steps', 'clients', 'flag_usage']),
+    );
+  });
+
+  it('is created once when two processes race on first use', async () => {
+    const a = await tdb.connect();
+    const b = await tdb.connect();
+    await Promise.all([ensureStore(a.pool, 'racing'), ensureStore(b.pool, 'racing')]);
+    const { rows } = await conn.pool.query(`SELECT count(*)::int AS n FROM racing.store_versions`);
+    expect(rows[0].n).toBe(STORE_VERSION);
+  });
+
+  it('takes its name from the configuration', async () => {
+    await ensureStore(conn.pool, 'Odd "name"');
+    const { rows } = await conn.pool.query(`SELECT count(*)::int AS n FROM "Odd ""name""".flags`);
+    expect(rows[0].n).toBe(0);
+  });
+});
