@@ -53,7 +53,9 @@ export async function connect(url: string, options: { max?: number; applicationN
     async close() {
       if (closed) return;
       closed = true;
-      await db.destroy(); // ends the pool too
+      await db.destroy();
+      // Kysely ends the pool only if it ever used it.
+      if (!pool.ended) await pool.end();
     },
   };
 }

@@ -24,6 +24,7 @@ CREATE TABLE ${s}.migrations (
   kind          text NOT NULL CHECK (kind IN ('schema','code')),
   description   text,
   touches       jsonb NOT NULL DEFAULT '[]',
+  plan          jsonb NOT NULL DEFAULT '{}',
   verification  jsonb,
   actor         text NOT NULL,
   created_at    timestamptz NOT NULL DEFAULT now(),

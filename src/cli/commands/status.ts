@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { formatDuration } from '../../duration.js';
+import { MigrationFileError } from '../../errors.js';
+import { quoteIdent } from '../../db/identifiers.js';
+import { listFlags, type FlagRow } from '../../flags/store.js';
+import { listEvents } from '../../migration/records.js';
+import { Project, type MigrationEntry } from '../../migration/project.js';
+import { withContext, type CommandContext } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('status [name]')
+    .description('every migration with its phase, flag state and backfill progress; with a name, its timeline')
+    .action(async (name: string | undefined, _opts: unknown, command: Command) => {
+      await withContext(command, async (ctx) => {
+        const project = await Project.open(ctx.config, ctx.database.pool);
+        if (name) await timeline(ctx, project, project.find(name));
+        else await overview(ctx, project);
+        const changed = project.entries.find((e) => e.changed);
+        if (changed) project.assertUnchanged();
+      });
+    });
+}
+
+async function overview(ctx: CommandContext, project: Project): Promise<void> {
+  const flags = new Map((await listFlags(ctx.database.pool, ctx.config.schema)).map((f) => [f.key, f]));
+  const { rows: checkpoints } = await ctx.database.pool.query(
+    `SELECT migration, sum(rows_done)::bigint AS done, sum(rows_total)::bigint AS total, bool_and(done) AS finished
+       FROM ${quoteIdent(ctx.config.schema)}.backfill_checkpoints GROUP BY migration`,
+  );
+  const progress = new Map(checkpoints.map((r) => [r.migration as string, r]));
+  const items = project.entries.map((e) => {
+    const flagKey = e.record?.flag;
+    const flag = flagKey ? flags.get(flagKey) : undefined;
+    const cp = progress.get(e.name);
+    return {
+      name: e.name,
+      phase: e.phase,
+      kind: e.record?.kind ?? null,
+      flag: flagKey ?? null,
+      flagState: flag ? flagState(flag) : null,
+      backfill: cp ? { rowsDone: Number(cp.done), rowsTotal: cp.total === null ? null : Number(cp.total), done: cp.finished } : null,
+      changed: e.changed,
+      missingFile: !e.file,
+      updatedAt: e.record?.updatedAt ?? null,
+    };
+  });
+  ctx.out.result({ migrations: items });
+  if (items.length === 0) {
+    ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
+    return;
+  }
+  const c = ctx.out.color;
+  const paint = (phase: string) =>
+    phase === 'contracted' ? c.green(phase) : phase === 'pending' ? c.dim(phase) : phase.endsWith('ing') ? c.yellow(phase) : c.cyan(phase);
+  ctx.out.table(
+    ['migration', 'phase', 'flag', 'state', 'backfill', 'updated'],
+    items.map((i) => [
+      i.name + (i.changed ? c.red(' (CHANGED)') : i.missingFile ? c.red(' (file missing)') : ''),
+      paint(i.phase),
+      i.flag ?? '',
+      i.flagState ?? '',
+      i.backfill ? `${i.backfill.rowsDone}${i.backfill.rowsTotal === null ? '' : `/${i.backfill.rowsTotal}`}${i.backfill.done ? ' ✓' : ''}` : '',
+      i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
+    ]),
+  );
+}
+
+/** The flag's state in a few words: off, on, on 25%, locked on. */
+export function flagState(flag: FlagRow): string {
+  if (flag.retired) return 'locked on';
+  if (!flag.enabled) return 'off';
+  return flag.rollout === 100 ? 'on' : `on ${flag.rollout}%`;
+}
+
+async function timeline(ctx: CommandContext, project: Project, entry: MigrationEntry): Promise<void> {
+  const events = entry.record ? await listEvents(ctx.database.pool, ctx.config.schema, entry.name) : [];
+  const { rows: steps } = await ctx.database.pool.query(
+    `SELECT phase, idx, description, lock, attempts, duration_ms, finished_at FROM ${quoteIdent(ctx.config.schema)}.steps
+      WHERE migration = $1 ORDER BY finished_at, idx`,
+    [entry.name],
+  );
+  ctx.out.result({
+    name: entry.name,
+    phase: entry.phase,
+    flag: entry.record?.flag ?? null,
+    checksum: entry.record?.checksum ?? entry.file?.checksum ?? null,
+    changed: entry.changed,
+    verification: entry.record?.verification ?? null,
+    events,
+    steps: steps.map((s) => ({ phase: s.phase, index: s.idx, description: s.description, lock: s.lock, attempts: s.attempts, durationMs: s.duration_ms, finishedAt: s.finished_at })),
+  });
+  ctx.out.line(`${ctx.out.color.bold(entry.name)}  ${entry.phase}${entry.record ? `  flag ${entry.record.flag}` : ''}`);
+  if (entry.record?.description) ctx.out.line(entry.record.description);
+  if (events.length === 0) {
+    ctx.out.line('not expanded yet');
+    return;
+  }
+  ctx.out.table(
+    ['when', 'event', 'actor', 'took', 'details'],
+    events.map((e) => [
+      e.at.toISOString().replace('T', ' ').slice(0, 19),
+      e.event,
+      e.actor,
+      e.durationMs === null ? '' : formatDuration(e.durationMs),
+      Object.keys(e.details).length ? JSON.stringify(e.details) : '',
+    ]),
+  );
+  void MigrationFileError;
+  void project;
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { switchFlag } from '../../migration/lifecycle.js';
+import { withContext } from '../context.js';
+import { openLifecycle } from '../lifecycle-context.js';
+import { printTransitions } from '../transitions.js';
+import { beforeSwitchSnapshot } from '../snapshot-hooks.js';
+
+export function register(program: Command): void {
+  program
+    .command('switch <name>')
+    .description("turn a migration's flag on (for everyone or a percentage of subjects), or back off")
+    .option('--percent <n>', 'turn the flag on for this percentage of subjects (sticky per subject)')
+    .option('--off', 'turn the flag off again (the old state is current: nothing is lost)')
+    .option('--no-snapshot', 'skip the automatic snapshot before turning the flag on (needs --yes)')
+    .action(async (name: string, opts: { percent?: string; off?: boolean; snapshot: boolean }, command: Command) => {
+      const percent = opts.percent === undefined ? undefined : Number(opts.percent);
+      if (percent !== undefined && (!Number.isInteger(percent) || percent < 0 || percent > 100)) {
+        throw new UsageError(`--percent must be a whole number from 0 to 100, got ${opts.percent}`);
+      }
+      await withContext(
+        command,
+        async (ctx) => {
+          if (!opts.snapshot && !ctx.globals.yes) throw new UsageError('--no-snapshot skips a safety net; add --yes to confirm');
+          const { project, lifecycle } = await openLifecycle(ctx);
+          const entry = project.find(name);
+          const result = await switchFlag(
+            project,
+            entry,
+            { percent, off: opts.off, beforeOn: () => beforeSwitchSnapshot(ctx, project, entry, opts.snapshot) },
+            lifecycle,
+          );
+          printTransitions(ctx.out, 'switch', [result]);
+        },
+        { mutating: 'switch' },
+      );
+    });
+}

@@ -1,0 +1,54 @@
+import cliProgress from 'cli-progress';
+import { formatDuration } from '../duration.js';
+import type { LifecycleReporter } from '../migration/lifecycle.js';
+import type { Output } from './output.js';
+
+/**
+ * Render lifecycle progress for people: one line per step on stderr, and for
+ * backfills a progress bar on a TTY or a line every few seconds elsewhere.
+ */
+export function cliReporter(out: Output, options: { verbose?: boolean } = {}): LifecycleReporter & { finish(): void } {
+  const c = out.color;
+  let bar: cliProgress.SingleBar | undefined;
+  let barTable = '';
+  let lastLine = 0;
+  const stopBar = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  return {
+    phase(migration, message) {
+      stopBar();
+      out.info(`${c.cyan('›')} ${migration}: ${message}`);
+    },
+    step(_migration, e) {
+      if (e.step.sql.startsWith('--') && !options.verbose) return;
+      if (e.type === 'done') out.info(`  ${c.green('✓')} ${e.step.description} ${c.dim(`(${formatDuration(e.durationMs)}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''})`)}`);
+      else if (e.type === 'retry') out.info(`  ${c.yellow('↻')} ${e.step.description}: ${e.reason}, retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt})`);
+      else if (e.type === 'skip' && options.verbose) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
+    },
+    backfill(_migration, p) {
+      if (out.interactive) {
+        if (!bar || barTable !== p.table) {
+          stopBar();
+          barTable = p.table;
+          bar = new cliProgress.SingleBar(
+            { format: `  backfill ${p.table} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}`, stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(Math.max(p.rowsTotal ?? p.rowsDone, p.rowsDone, 1), p.rowsDone, { rate: 0 });
+        }
+        bar.setTotal(Math.max(p.rowsTotal ?? p.rowsDone, p.rowsDone, 1));
+        bar.update(p.rowsDone, { rate: Math.round(p.rowsPerSecond) });
+        return;
+      }
+      const now = Date.now();
+      const finished = p.rowsTotal !== null && p.rowsDone >= p.rowsTotal;
+      if (now - lastLine < 2000 && !finished) return;
+      lastLine = now;
+      const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds * 1000)}`;
+      out.info(`  backfill ${p.table}: ${p.rowsDone}${p.rowsTotal === null ? '' : `/${p.rowsTotal}`} rows, ${Math.round(p.rowsPerSecond)} rows/s${eta}`);
+    },
+    finish: stopBar,
+  };
+}

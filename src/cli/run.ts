@@ -1,0 +1,38 @@
+import { CommanderError } from 'commander';
+import { CurtainError, ExitCode } from '../errors.js';
+import { createProgram } from './program.js';
+
+/**
+ * Run the CLI with `argv` (as in process.argv) and return the exit code. User
+ * mistakes are one sentence plus a hint; stacks only with --verbose.
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const program = await createProgram();
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    return reportError(err, verbose);
+  }
+}
+
+function reportError(err: unknown, verbose: boolean): number {
+  const write = (s: string) => process.stderr.write(`${s}\n`);
+  if (err instanceof CurtainError) {
+    write(`error: ${err.message}`);
+    if (err.hint) write(`hint: ${err.hint}`);
+    if (verbose && err.stack) write(err.stack);
+    return err.exitCode;
+  }
+  const e = err as Error & { code?: string; detail?: string; where?: string };
+  write(`error: ${e?.message ?? String(err)}${e?.code ? ` (SQLSTATE ${e.code})` : ''}`);
+  if (e?.detail) write(`detail: ${e.detail}`);
+  if (verbose && e?.stack) write(e.stack);
+  else write('hint: run with --verbose for the full stack trace');
+  return ExitCode.error;
+}

@@ -1,0 +1,23 @@
+/**
+ * curtain: immutable migrations for PostgreSQL. Build state B next to state A,
+ * keep both in sync, let a persisted flag decide which one the application
+ * uses, and remove A only when B has proven itself.
+ */
+export { defineMigration, isMigration, isCodeMigration } from './migration/define.js';
+export type { Migration, MigrationDefinition, PhaseContext, PhaseFunction } from './migration/define.js';
+export { defineConfig, loadConfig } from './config.js';
+export type { Config, UserConfig } from './config.js';
+export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
+export { connect } from './db/connect.js';
+export type { Database } from './db/connect.js';
+export { startEmbedded } from './db/embedded.js';
+export type { EmbeddedServer, EmbeddedOptions } from './db/embedded.js';
+export { ensureStore, DEFAULT_SCHEMA } from './store/store.js';
+export { Project } from './migration/project.js';
+export { expand, switchFlag, contract, abort } from './migration/lifecycle.js';
+export type { LifecycleContext, LifecycleReporter, TransitionResult } from './migration/lifecycle.js';
+export { CONTRACT_GUARDS } from './migration/guards.js';
+export { getFlag, listFlags, setFlag, deleteFlag } from './flags/store.js';
+export type { FlagRow, FlagPatch, ChangeMeta } from './flags/store.js';
+export { assertFlagKey, isValidFlagKey } from './flags/keys.js';
+export type { Step, LockMode, MigrationPlan, BackfillTask, TableName } from './ops/operation.js';

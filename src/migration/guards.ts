@@ -1,0 +1,99 @@
+import { formatDuration } from '../duration.js';
+import { GuardRefusal, UsageError } from '../errors.js';
+import { getFlag } from '../flags/store.js';
+import type { LifecycleContext } from './lifecycle.js';
+import type { LoadedMigration } from './loader.js';
+import type { MigrationEntry, Project } from './project.js';
+
+/** The contract guards, by the name `--force` takes. */
+export const CONTRACT_GUARDS = ['flag-fully-on', 'soak', 'no-false-evaluations', 'snapshot', 'verification', 'code-references'] as const;
+export type ContractGuard = (typeof CONTRACT_GUARDS)[number];
+
+export interface GuardOptions {
+  /** Guards to override; each is recorded in the migration's history. */
+  force?: string[];
+  /** Hook that takes the pre-contract snapshot and returns its id (undefined when snapshots are off). */
+  snapshot?: () => Promise<string | undefined>;
+  /** Hook for the telemetry guard: how many false evaluations live clients reported within the window. */
+  falseEvaluations?: (flag: string, windowMs: number) => Promise<{ clients: number; falseCount: number } | undefined>;
+  /** Hook for code migrations: references to the flag still in the source tree. */
+  codeReferences?: (flag: string) => Promise<string[]>;
+}
+
+/**
+ * Check every contract guard in order; the first that fails refuses with its
+ * name (exit 3) unless forced. Returns what was checked, for the history.
+ */
+export async function runContractGuards(
+  project: Project,
+  entry: MigrationEntry,
+  migration: LoadedMigration,
+  options: GuardOptions,
+  ctx: LifecycleContext,
+): Promise<Record<string, unknown>> {
+  const force = new Set(options.force ?? []);
+  for (const name of force) {
+    if (!(CONTRACT_GUARDS as readonly string[]).includes(name)) {
+      throw new UsageError(`unknown guard "${name}" for --force`, `guards: ${CONTRACT_GUARDS.join(', ')}`);
+    }
+  }
+  const passed: string[] = [];
+  const forced: string[] = [];
+  const check = (guard: ContractGuard, ok: boolean, why: string, hint?: string) => {
+    if (ok) passed.push(guard);
+    else if (force.has(guard)) forced.push(guard);
+    else throw new GuardRefusal(guard, why, hint ?? `fix it, or override with --force ${guard}`);
+  };
+  const record = entry.record!;
+  const flag = await getFlag(ctx.pool, ctx.config.schema, record.flag);
+  const fullyOn = Boolean(flag && flag.enabled && flag.rollout === 100);
+  check(
+    'flag-fully-on',
+    fullyOn,
+    !flag ? `flag ${record.flag} does not exist` : !flag.enabled ? `flag ${record.flag} is off` : `flag ${record.flag} is on for only ${flag.rollout}%`,
+    `run "migrate switch ${entry.name}" (100%) first`,
+  );
+  const minSoak = ctx.config.contract.minSoakMs;
+  const soakedMs = flag?.fullyOnSince ? Date.now() - flag.fullyOnSince.getTime() : 0;
+  check(
+    'soak',
+    minSoak === 0 || soakedMs >= minSoak,
+    `flag ${record.flag} has been fully on for ${formatDuration(soakedMs)}; contract.minSoak is ${formatDuration(minSoak)}`,
+    `wait ${formatDuration(Math.max(0, minSoak - soakedMs))} more, or --force soak`,
+  );
+  if (options.falseEvaluations) {
+    const windowMs = Math.max(minSoak, soakedMs > 0 ? Math.min(soakedMs, 3_600_000) : 0, 60_000);
+    const usage = await options.falseEvaluations(record.flag, windowMs);
+    check(
+      'no-false-evaluations',
+      !usage || usage.falseCount === 0,
+      `${usage?.falseCount} evaluation(s) of ${record.flag} returned false in the last ${formatDuration(windowMs)} on ${usage?.clients} live client(s): some code still takes the old path`,
+      'make sure every instance runs code that reads the flag, then retry',
+    );
+  }
+  check(
+    'verification',
+    migration.kind === 'code' || (record.verification?.outOfSync ?? 0) === 0,
+    `expand's verification found ${record.verification?.outOfSync} row(s) out of sync`,
+  );
+  if (migration.kind === 'code' && options.codeReferences) {
+    const refs = await options.codeReferences(record.flag);
+    check(
+      'code-references',
+      refs.length === 0,
+      `the source still references flag ${record.flag}, so the old code path may still exist:\n  ${refs.slice(0, 20).join('\n  ')}`,
+      'remove the flag check and the old path, then contract',
+    );
+  }
+  let snapshotId: string | undefined;
+  if (options.snapshot && migration.kind === 'schema') {
+    try {
+      snapshotId = await options.snapshot();
+      passed.push('snapshot');
+    } catch (err) {
+      check('snapshot', false, `could not take the pre-contract snapshot: ${(err as Error).message}`);
+    }
+  }
+  void project;
+  return { passed, forced, snapshotId };
+}
