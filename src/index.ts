@@ -21,3 +21,7 @@ export { getFlag, listFlags, setFlag, deleteFlag } from './flags/store.js';
 export type { FlagRow, FlagPatch, ChangeMeta } from './flags/store.js';
 export { assertFlagKey, isValidFlagKey } from './flags/keys.js';
 export type { Step, LockMode, MigrationPlan, BackfillTask, TableName } from './ops/operation.js';
+export { createMigrator } from './migration/migrator.js';
+export type { Migrator, MigratorOptions } from './migration/migrator.js';
+export { op, sql, OperationError } from './ops/index.js';
+export type * from './ops/index.js';

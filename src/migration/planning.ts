@@ -1,38 +1,54 @@
 import type pg from 'pg';
-import { emptyPlan, type BackfillTask, type MigrationPlan } from '../ops/operation.js';
+import { runBackfill, verifyBackfill } from '../backfill/index.js';
+import type { BackfillProgress } from '../backfill/index.js';
+import { CurtainError } from '../errors.js';
+import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation } from '../ops/operation.js';
+import { planMigration } from '../ops/plan.js';
 import type { LifecycleContext } from './lifecycle.js';
 import type { LoadedMigration } from './loader.js';
 
-/** Progress of one table's backfill. */
-export interface BackfillProgress {
-  table: string;
-  rowsDone: number;
-  rowsTotal: number | null;
-  rowsPerSecond: number;
-  etaSeconds: number | null;
-}
+export type { BackfillProgress };
 
 /**
  * Plan a migration against the live catalog: what each phase will run.
+ * Impossible requests (unknown table, column already there, ...) fail here,
+ * before anything runs, with the migration file named.
  *
  * @example
  * const plan = await planMigrationFor(migration, pool, 'curtain');
  */
 export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<MigrationPlan> {
-  const operations = migration.definition.operations ?? [];
+  const operations = (migration.definition.operations ?? []) as readonly Operation[];
   if (operations.length === 0) return emptyPlan();
-  void pool;
-  void schema;
-  throw new Error('operations are not available in this build');
+  try {
+    return await planMigration(operations, { db: pool, migration: migration.name, flag: migration.flag, schema });
+  } catch (err) {
+    if (err instanceof CurtainError) {
+      throw new CurtainError(`${migration.name}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
+    }
+    throw err;
+  }
 }
 
 /**
- * Backfill every task (resuming from checkpoints) and return the number of
- * rows that verification found out of sync.
+ * Backfill every task in keyset batches (resuming from checkpoints), then
+ * verify: the number of rows whose new side differs from up(old side).
  */
 export async function runBackfillTasks(tasks: BackfillTask[], ctx: LifecycleContext, migration: string): Promise<number> {
-  if (tasks.length === 0) return 0;
-  void ctx;
-  void migration;
-  throw new Error('backfill is not available in this build');
+  let outOfSync = 0;
+  for (const task of tasks) {
+    await runBackfill(ctx.pool, task, {
+      schema: ctx.config.schema,
+      migration,
+      batchSize: ctx.batchSize ?? ctx.config.backfill.batchSize,
+      batchDelayMs: ctx.batchDelayMs ?? ctx.config.backfill.batchDelayMs,
+      targetBatchMs: ctx.config.backfill.targetBatchTimeMs,
+      lockTimeoutMs: ctx.config.lockTimeoutMs,
+      signal: ctx.signal,
+      onProgress: (p) => ctx.reporter?.backfill?.(migration, p),
+    });
+    if (ctx.signal?.aborted) throw new CurtainError(`backfill of ${migration} was interrupted; rerun expand to resume`);
+  }
+  for (const task of tasks) outOfSync += (await verifyBackfill(ctx.pool, task)).outOfSync;
+  return outOfSync;
 }

@@ -19,7 +19,7 @@ export default defineMigration({
   operations: [
     op.createTable('audit_log', {
       columns: [
-        { name: 'id', type: 'bigint', identity: true, primaryKey: true },
+        { name: 'id', type: 'bigint', identity: 'always', primaryKey: true },
         { name: 'message', type: 'text', nullable: false },
         { name: 'created_at', type: 'timestamptz', nullable: false, default: sql\`now()\` },
       ],
@@ -73,7 +73,7 @@ export default defineMigration({
 `,
   addConstraint: () => `${header}export default defineMigration({
   description: 'Orders must have a positive total',
-  operations: [op.addConstraint('orders', { type: 'check', name: 'orders_total_positive', check: sql\`total > 0\` })],
+  operations: [op.addConstraint('orders', { type: 'check', name: 'orders_total_positive', expression: sql\`total > 0\` })],
 });
 `,
   sql: () => `${header}export default defineMigration({

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { connect, type Database } from '../../src/db/connect.js';
-import { quoteIdent } from '../../src/db/identifiers.js';
+import { createDatabaseOn } from '../../src/testing/server.js';
 
 /** A database of its own for one test file, dropped at the end. */
 export interface TestDatabase {
@@ -27,33 +25,19 @@ export function serverUrl(): string {
  * afterAll(() => tdb.drop());
  */
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
-  const server = serverUrl();
-  const name = `curtain_${prefix}_${randomBytes(5).toString('hex')}`;
-  await admin(server, `CREATE DATABASE ${quoteIdent(name)}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
+  const handle = await createDatabaseOn(serverUrl(), prefix);
   const opened: Database[] = [];
   return {
-    url: url.toString(),
-    name,
+    url: handle.url,
+    name: handle.name,
     async connect() {
-      const d = await connect(url.toString());
+      const d = await connect(handle.url);
       opened.push(d);
       return d;
     },
     async drop() {
       await Promise.all(opened.map((d) => d.close()));
-      await admin(server, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      await handle.drop();
     },
   };
-}
-
-async function admin(server: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
