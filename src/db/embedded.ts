@@ -70,7 +70,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     let port = runningPort(dataDir);
     if (port === undefined) {
       if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initdb(bins, dataDir, runAs, options.fast);
-      port = await freePort();
+      // Keep the port across restarts so connection strings stay valid.
+      port = await savedPort(`${requested}.port`);
+      await fs.writeFile(`${requested}.port`, String(port));
       await removeStalePid(dataDir);
       await startServer(bins, dataDir, port, runAs, options.fast);
     }
@@ -249,6 +251,21 @@ async function liveClients(dir: string): Promise<number[]> {
     else await fs.rm(path.join(dir, String(pid)), { force: true });
   }
   return live;
+}
+
+async function savedPort(file: string): Promise<number> {
+  const saved = Number(await fs.readFile(file, 'utf8').catch(() => ''));
+  if (Number.isInteger(saved) && saved > 0 && (await portIsFree(saved))) return saved;
+  return freePort();
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function freePort(): Promise<number> {
