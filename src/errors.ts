@@ -55,7 +55,14 @@ export class LockBusyError extends CurtainError {
 export class MigrationFileError extends CurtainError {
   readonly file: string;
   constructor(file: string, message: string, hint?: string) {
-    super(`${file}: ${message}`, { hint });
+    super(`${displayPath(file)}: ${message}`, { hint });
     this.file = file;
   }
+}
+
+/** A path as the user typed it: relative to the working directory when inside it. */
+function displayPath(file: string): string {
+  if (!file.startsWith('/')) return file;
+  const cwd = process.cwd();
+  return file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
 }

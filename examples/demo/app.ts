@@ -81,8 +81,8 @@ export class ShopApp {
     const user = 1 + (userId % this.userCount);
     const { rows } = await this.pool.query(`SELECT id, price_cents FROM ${products} ORDER BY random() LIMIT 1`);
     const product = rows[0];
-    // checkout.v2 applies a loyalty discount; the old checkout charges the list price.
-    const total = this.on('checkout.v2', userId) ? Math.max(1, Math.round(product.price_cents * 0.95)) : product.price_cents;
+    // checkout.loyalty-discount applies a loyalty discount; the old checkout charges the list price.
+    const total = this.on('checkout.loyalty-discount', userId) ? Math.max(1, Math.round(product.price_cents * 0.95)) : product.price_cents;
     const order = await this.pool.query(`INSERT INTO orders (user_id, product_id, total) VALUES ($1, $2, $3) RETURNING id`, [user, product.id, total]);
     if (this.on('orders.notes', userId)) {
       await this.pool.query(`INSERT INTO order_notes (order_id, note) VALUES ($1, 'leave at the door')`, [order.rows[0].id]);

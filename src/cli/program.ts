@@ -13,7 +13,9 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/switch.js'),
   () => import('./commands/contract.js'),
   () => import('./commands/abort.js'),
+  () => import('./commands/lint.js'),
   () => import('./commands/flags.js'),
+  () => import('./commands/snapshot.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/codegen.js'),
 ];

@@ -1,6 +1,8 @@
 import { formatDuration } from '../duration.js';
 import { GuardRefusal, UsageError } from '../errors.js';
+import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
+import { flagUsage } from '../flags/usage.js';
 import type { LifecycleContext } from './lifecycle.js';
 import type { LoadedMigration } from './loader.js';
 import type { MigrationEntry, Project } from './project.js';
@@ -12,7 +14,9 @@ export type ContractGuard = (typeof CONTRACT_GUARDS)[number];
 export interface GuardOptions {
   /** Guards to override; each is recorded in the migration's history. */
   force?: string[];
-  /** Hook that takes the pre-contract snapshot and returns its id (undefined when snapshots are off). */
+  /** Take the pre-contract snapshot (default: per configuration); false skips it, recorded as a forced guard. */
+  takeSnapshot?: boolean;
+  /** Custom hook that takes the pre-contract snapshot and returns its id. */
   snapshot?: () => Promise<string | undefined>;
   /** Hook for the telemetry guard: how many false evaluations live clients reported within the window. */
   falseEvaluations?: (flag: string, windowMs: number) => Promise<{ clients: number; falseCount: number } | undefined>;
@@ -31,6 +35,15 @@ export async function runContractGuards(
   options: GuardOptions,
   ctx: LifecycleContext,
 ): Promise<Record<string, unknown>> {
+  const falseEvaluations =
+    options.falseEvaluations ??
+    (async (flag: string, windowMs: number) => {
+      const usage = (await flagUsage(ctx.pool, ctx.config.schema, flag, { windowMs }))[0];
+      return usage && { clients: usage.liveClients, falseCount: usage.falseCount };
+    });
+  const codeReferences =
+    options.codeReferences ??
+    (async (flag: string) => (await findFlagReferences(ctx.config.root, ctx.config.flags.sourceGlobs, flag)).map((r) => `${r.file}:${r.line}: ${r.text.trim()}`));
   const force = new Set(options.force ?? []);
   for (const name of force) {
     if (!(CONTRACT_GUARDS as readonly string[]).includes(name)) {
@@ -61,13 +74,16 @@ export async function runContractGuards(
     `flag ${record.flag} has been fully on for ${formatDuration(soakedMs)}; contract.minSoak is ${formatDuration(minSoak)}`,
     `wait ${formatDuration(Math.max(0, minSoak - soakedMs))} more, or --force soak`,
   );
-  if (options.falseEvaluations) {
-    const windowMs = Math.max(minSoak, soakedMs > 0 ? Math.min(soakedMs, 3_600_000) : 0, 60_000);
-    const usage = await options.falseEvaluations(record.flag, windowMs);
+  // Telemetry comes in one-minute windows: only windows that began after the
+  // flag went fully on can prove that no client still takes the old path.
+  const since = flag?.fullyOnSince ? Math.ceil(flag.fullyOnSince.getTime() / 60_000) * 60_000 : undefined;
+  const windowMs = since === undefined ? 0 : Date.now() - since;
+  if (windowMs > 0) {
+    const usage = await falseEvaluations(record.flag, windowMs);
     check(
       'no-false-evaluations',
       !usage || usage.falseCount === 0,
-      `${usage?.falseCount} evaluation(s) of ${record.flag} returned false in the last ${formatDuration(windowMs)} on ${usage?.clients} live client(s): some code still takes the old path`,
+      `${usage?.falseCount} evaluation(s) of ${record.flag} returned false since it went fully on (${usage?.clients} live client(s) reporting): some code still takes the old path`,
       'make sure every instance runs code that reads the flag, then retry',
     );
   }
@@ -76,8 +92,8 @@ export async function runContractGuards(
     migration.kind === 'code' || (record.verification?.outOfSync ?? 0) === 0,
     `expand's verification found ${record.verification?.outOfSync} row(s) out of sync`,
   );
-  if (migration.kind === 'code' && options.codeReferences) {
-    const refs = await options.codeReferences(record.flag);
+  if (migration.kind === 'code') {
+    const refs = await codeReferences(record.flag);
     check(
       'code-references',
       refs.length === 0,
@@ -85,13 +101,17 @@ export async function runContractGuards(
       'remove the flag check and the old path, then contract',
     );
   }
+  // Last, so a refused guard never leaves a snapshot behind.
   let snapshotId: string | undefined;
-  if (options.snapshot && migration.kind === 'schema') {
-    try {
-      snapshotId = await options.snapshot();
-      passed.push('snapshot');
-    } catch (err) {
-      check('snapshot', false, `could not take the pre-contract snapshot: ${(err as Error).message}`);
+  if (migration.kind === 'schema') {
+    if (!options.snapshot) forced.push('snapshot');
+    else {
+      try {
+        snapshotId = await options.snapshot();
+        passed.push('snapshot');
+      } catch (err) {
+        check('snapshot', false, `could not take the pre-contract snapshot: ${(err as Error).message}`);
+      }
     }
   }
   void project;

@@ -12,6 +12,8 @@ import { planMigrationFor, runBackfillTasks, type BackfillProgress } from './pla
 import type { MigrationEntry, Project } from './project.js';
 import { addEvent, forgetMigration, getRecord, setPhase, startRecord, storePlan, type MigrationRecord, type StoredPlan } from './records.js';
 import { runContractGuards, type GuardOptions } from './guards.js';
+import { assertLintClean } from './lint.js';
+import { snapshotWanted, takeAutoSnapshot } from './snapshots.js';
 
 /** Hooks through which the lifecycle reports what it does. */
 export interface LifecycleReporter {
@@ -30,6 +32,8 @@ export interface LifecycleContext {
   batchSize?: number;
   batchDelayMs?: number;
   signal?: AbortSignal;
+  /** Lint the SQL of expand and contract before running it (default true). */
+  lint?: boolean;
 }
 
 /** The outcome of a lifecycle command for one migration. */
@@ -68,6 +72,7 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
     await assertFlagFree(ctx, migration);
     plan = storePlan(await planMigrationFor(migration, pool, schema));
     assertNoOverlap(project, entry, plan);
+    if (ctx.lint !== false) await assertLintClean(migration, 'expand', plan);
     ctx.reporter?.phase?.(entry.name, 'expanding');
   } else {
     plan = entry.record!.plan;
@@ -157,7 +162,7 @@ async function undoFailedExpand(name: string, migration: LoadedMigration, plan: 
 export async function switchFlag(
   project: Project,
   entry: MigrationEntry,
-  options: { percent?: number; off?: boolean; beforeOn?: () => Promise<Record<string, unknown> | void> },
+  options: { percent?: number; off?: boolean; snapshot?: boolean },
   ctx: LifecycleContext,
 ): Promise<TransitionResult> {
   const started = performance.now();
@@ -170,7 +175,14 @@ export async function switchFlag(
   if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new UsageError(`--percent must be a whole number from 0 to 100`);
   const on = !options.off && percent > 0;
   const details: Record<string, unknown> = { percent: on ? percent : 0, enabled: on };
-  if (on) Object.assign(details, (await options.beforeOn?.()) ?? {});
+  const flag = await getFlag(ctx.pool, project.config.schema, record.flag);
+  if (on && !flag?.enabled) {
+    // Turning the flag on is when new code starts writing: keep a way back to this moment.
+    const migration = await project.load(entry);
+    if (snapshotWanted('switch', migration, ctx, options.snapshot)) {
+      details.snapshotId = (await takeAutoSnapshot('switch', migration, record.plan, ctx)) ?? null;
+    }
+  }
   const authority = on ? record.plan.authority.new : record.plan.authority.old;
   const steps: ExecStep[] = [
     ...authority,
@@ -227,7 +239,11 @@ export async function contract(
   const record = entry.record!;
   let guardDetails: Record<string, unknown> = {};
   if (entry.phase === 'switched') {
-    guardDetails = await runContractGuards(project, entry, migration, options, ctx);
+    if (ctx.lint !== false) await assertLintClean(migration, 'contract', record.plan);
+    const snapshot =
+      options.snapshot ??
+      (snapshotWanted('contract', migration, ctx, options.takeSnapshot) ? () => takeAutoSnapshot('contract', migration, record.plan, ctx) : undefined);
+    guardDetails = await runContractGuards(project, entry, migration, { ...options, snapshot }, ctx);
     await transaction(ctx.pool, async (tx) => {
       await setPhase(tx, schema, entry.name, 'contracting');
       await addEvent(tx, schema, { migration: entry.name, event: 'contract.start', actor: ctx.actor, details: guardDetails });

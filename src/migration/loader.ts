@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createJiti } from 'jiti';
 import { z } from 'zod';
-import { MigrationFileError, UsageError } from '../errors.js';
+import { CurtainError, MigrationFileError, UsageError } from '../errors.js';
 import { flagKeyProblem } from '../flags/keys.js';
 import { isCodeMigration, isMigration, type MigrationDefinition } from './define.js';
 
@@ -93,8 +93,13 @@ export async function loadMigration(file: MigrationFile): Promise<LoadedMigratio
     const jiti = createJiti(import.meta.url, { moduleCache: false });
     mod = await jiti.import(file.path);
   } catch (err) {
-    const message = (err as Error).message?.split('\n')[0] ?? String(err);
-    throw new MigrationFileError(file.path, `cannot be loaded: ${message}`, 'fix the file; it is loaded as a module, so syntax and imports must be valid');
+    // An operation that rejected its options while the file was evaluated.
+    if (err instanceof CurtainError) throw new MigrationFileError(file.path, err.message, err.hint);
+    const text = (err as Error).message ?? String(err);
+    const position = new RegExp(`${escapeRegExp(file.path)}:(\\d+):(\\d+)`).exec(text);
+    const first = text.split('\n')[0]!.trim().replace(/^_curtain\./, '');
+    const where = position ? ` at line ${position[1]}, column ${Number(position[2]) + 1}` : '';
+    throw new MigrationFileError(file.path, `cannot be loaded${where}: ${first}`, 'fix the file: it is evaluated as a module, so its syntax and imports must be valid');
   }
   const exported = mod && typeof mod === 'object' && 'default' in mod ? (mod as { default: unknown }).default : undefined;
   if (exported === undefined) {
@@ -140,4 +145,8 @@ export function findMigration<T extends MigrationFile>(files: T[], name: string)
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw new UsageError(`"${name}" matches several migrations: ${matches.map((m) => m.name).join(', ')}`);
   throw new UsageError(`no migration named "${name}"`, `run "migrate status" to see the migrations`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

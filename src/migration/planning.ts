@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { runBackfill, verifyBackfill } from '../backfill/index.js';
 import type { BackfillProgress } from '../backfill/index.js';
-import { CurtainError } from '../errors.js';
+import { CurtainError, MigrationFileError } from '../errors.js';
 import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation } from '../ops/operation.js';
 import { planMigration } from '../ops/plan.js';
 import type { LifecycleContext } from './lifecycle.js';
@@ -24,7 +24,7 @@ export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool
     return await planMigration(operations, { db: pool, migration: migration.name, flag: migration.flag, schema });
   } catch (err) {
     if (err instanceof CurtainError) {
-      throw new CurtainError(`${migration.name}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
+      throw new MigrationFileError(migration.path, err.message, err.hint);
     }
     throw err;
   }

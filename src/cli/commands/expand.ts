@@ -14,14 +14,16 @@ export function register(program: Command): void {
     .description('build the new state next to the old one: additive DDL, dual-write triggers, backfill, flag (off)')
     .option('--batch-size <rows>', 'backfill batch size (default: adaptive to ~200 ms per batch)')
     .option('--batch-delay <duration>', 'pause between backfill batches, e.g. 50ms')
-    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string }, command: Command) => {
+    .option('--no-lint', 'skip the safety rules (needs --yes)')
+    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string; lint: boolean }, command: Command) => {
       const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
       if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError('--batch-size must be a positive whole number');
       const batchDelayMs = opts.batchDelay === undefined ? undefined : parseDuration(opts.batchDelay, '--batch-delay');
       await withContext(
         command,
         async (ctx) => {
-          const { project, lifecycle, reporter } = await openLifecycle(ctx, { batchSize, batchDelayMs });
+          if (!opts.lint && !ctx.globals.yes) throw new UsageError('--no-lint skips the safety rules; add --yes to confirm');
+          const { project, lifecycle, reporter } = await openLifecycle(ctx, { batchSize, batchDelayMs, lint: opts.lint });
           const targets = name
             ? [project.find(name)]
             : project.entries.filter((e) => e.file && (e.phase === 'pending' || e.phase === 'expanding'));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../duration.js';
-import { MigrationFileError } from '../../errors.js';
 import { quoteIdent } from '../../db/identifiers.js';
+import { findFlagReferences } from '../../flags/references.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
 import { listEvents } from '../../migration/records.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(async (name: string | undefined, _opts: unknown, command: Command) => {
       await withContext(command, async (ctx) => {
         const project = await Project.open(ctx.config, ctx.database.pool);
-        if (name) await timeline(ctx, project, project.find(name));
+        if (name) await timeline(ctx, project.find(name));
         else await overview(ctx, project);
         const changed = project.entries.find((e) => e.changed);
         if (changed) project.assertUnchanged();
@@ -45,10 +45,10 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       updatedAt: e.record?.updatedAt ?? null,
     };
   });
-  ctx.out.result({ migrations: items });
+  const debt = await flagDebt(ctx, [...flags.values()]);
+  ctx.out.result({ migrations: items, flagDebt: debt });
   if (items.length === 0) {
     ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
-    return;
   }
   const c = ctx.out.color;
   const paint = (phase: string) =>
@@ -64,6 +64,53 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
     ]),
   );
+  if (debt.length > 0) {
+    ctx.out.line();
+    ctx.out.line(c.bold(c.yellow(`flag debt (${debt.length})`)));
+    for (const d of debt) {
+      ctx.out.line(`  ${d.flag}: ${d.reason}`);
+      for (const r of d.references.slice(0, 5)) ctx.out.line(c.dim(`    ${r}`));
+      if (d.references.length > 5) ctx.out.line(c.dim(`    ... and ${d.references.length - 5} more`));
+    }
+  }
+}
+
+/** A flag that should be gone: its migration is contracted, or it has been on for too long. */
+export interface FlagDebt {
+  flag: string;
+  migration: string | null;
+  reason: string;
+  references: string[];
+}
+
+/**
+ * Flags that keep the system away from its steady state (all flags off):
+ * retired flags of contracted migrations (locked on until the code stops
+ * referencing them), and flags fully on for longer than `flags.maxAge`.
+ */
+async function flagDebt(ctx: CommandContext, flags: FlagRow[]): Promise<FlagDebt[]> {
+  const debt: FlagDebt[] = [];
+  for (const flag of flags) {
+    if (flag.retired) {
+      const refs = await findFlagReferences(ctx.config.root, ctx.config.flags.sourceGlobs, flag.key);
+      debt.push({
+        flag: flag.key,
+        migration: flag.migration,
+        reason: refs.length
+          ? `locked on since contract; ${refs.length} reference(s) left in the source: remove them, then "migrate flags retire ${flag.key}"`
+          : `locked on since contract and no longer referenced: run "migrate flags retire ${flag.key}"`,
+        references: refs.map((r) => `${r.file}:${r.line}: ${r.text.trim()}`),
+      });
+    } else if (flag.fullyOnSince && Date.now() - flag.fullyOnSince.getTime() > ctx.config.flags.maxAgeMs) {
+      debt.push({
+        flag: flag.key,
+        migration: flag.migration,
+        reason: `fully on for ${formatDuration(Date.now() - flag.fullyOnSince.getTime())} (flags.maxAge is ${formatDuration(ctx.config.flags.maxAgeMs)}): contract its migration or remove it`,
+        references: [],
+      });
+    }
+  }
+  return debt;
 }
 
 /** The flag's state in a few words: off, on, on 25%, locked on. */
@@ -73,7 +120,7 @@ export function flagState(flag: FlagRow): string {
   return flag.rollout === 100 ? 'on' : `on ${flag.rollout}%`;
 }
 
-async function timeline(ctx: CommandContext, project: Project, entry: MigrationEntry): Promise<void> {
+async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {
   const events = entry.record ? await listEvents(ctx.database.pool, ctx.config.schema, entry.name) : [];
   const { rows: steps } = await ctx.database.pool.query(
     `SELECT phase, idx, description, lock, attempts, duration_ms, finished_at FROM ${quoteIdent(ctx.config.schema)}.steps
@@ -106,6 +153,4 @@ async function timeline(ctx: CommandContext, project: Project, entry: MigrationE
       Object.keys(e.details).length ? JSON.stringify(e.details) : '',
     ]),
   );
-  void MigrationFileError;
-  void project;
 }

@@ -4,7 +4,6 @@ import { switchFlag } from '../../migration/lifecycle.js';
 import { withContext } from '../context.js';
 import { openLifecycle } from '../lifecycle-context.js';
 import { printTransitions } from '../transitions.js';
-import { beforeSwitchSnapshot } from '../snapshot-hooks.js';
 
 export function register(program: Command): void {
   program
@@ -27,7 +26,7 @@ export function register(program: Command): void {
           const result = await switchFlag(
             project,
             entry,
-            { percent, off: opts.off, beforeOn: () => beforeSwitchSnapshot(ctx, project, entry, opts.snapshot) },
+            { percent, off: opts.off, snapshot: opts.snapshot ? undefined : false },
             lifecycle,
           );
           printTransitions(ctx.out, 'switch', [result]);

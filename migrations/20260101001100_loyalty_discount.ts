@@ -1,8 +1,8 @@
 import { defineMigration } from 'curtain';
 
 // A code migration: no schema change. The new checkout ships dark behind
-// checkout.v2; contract retires the flag once the old path is deleted.
+// checkout.loyalty-discount; contract retires the flag once the old path is deleted.
 export default defineMigration({
-  flag: 'checkout.v2',
+  flag: 'checkout.loyalty-discount',
   description: 'New checkout that applies loyalty discounts',
 });

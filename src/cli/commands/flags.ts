@@ -1,0 +1,178 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../duration.js';
+import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
+import { assertFlagKey } from '../../flags/keys.js';
+import { retireFlag } from '../../flags/retire.js';
+import { flagHistory, getFlag, listFlags, setFlag, type FlagPatch, type FlagRow } from '../../flags/store.js';
+import { flagUsage } from '../../flags/usage.js';
+import { withContext } from '../context.js';
+import type { Output } from '../output.js';
+
+/** `migrate flags list|get|set|history|retire`. */
+export function register(program: Command): void {
+  const flags = program.command('flags').description('inspect and change feature flags');
+
+  flags
+    .command('list')
+    .description('every flag, with how live clients evaluated it recently')
+    .option('--window <duration>', 'usage window (e.g. 15m, 1h)', '15m')
+    .action(async (opts: { window: string }, command: Command) => {
+      const windowMs = parseDuration(opts.window, '--window');
+      await withContext(command, async ({ config, out, database }) => {
+        const rows = await listFlags(database.pool, config.schema);
+        const usage = new Map((await flagUsage(database.pool, config.schema, undefined, { windowMs })).map((u) => [u.key, u]));
+        const none = { liveClients: 0, trueCount: 0, falseCount: 0 };
+        out.result({
+          windowMs,
+          flags: rows.map((f) => {
+            const u = usage.get(f.key);
+            return { ...f, usage: u ? { liveClients: u.liveClients, trueCount: u.trueCount, falseCount: u.falseCount } : none };
+          }),
+        });
+        if (rows.length === 0) return out.line('no flags yet');
+        out.table(
+          ['KEY', 'STATE', 'GROUP', 'MIGRATION', 'VERSION', `CLIENTS (${opts.window})`, 'TRUE', 'FALSE'],
+          rows.map((f) => {
+            const u = usage.get(f.key) ?? none;
+            return [f.key, state(f), f.group, f.migration, f.version, u.liveClients, u.trueCount, u.falseCount];
+          }),
+        );
+      });
+    });
+
+  flags
+    .command('get <key>')
+    .description('one flag in full')
+    .action(async (key: string, _opts: unknown, command: Command) => {
+      assertFlagKey(key);
+      await withContext(command, async ({ config, out, database }) => {
+        const flag = await getFlag(database.pool, config.schema, key);
+        if (!flag) throw new CurtainError(`flag "${key}" does not exist`, { hint: 'list flags with `migrate flags list`' });
+        out.result({ flag });
+        printFlag(out, flag);
+      });
+    });
+
+  flags
+    .command('set <key> [state]')
+    .description('create or change a flag: on|off, a rollout percentage, an exclusion group')
+    .option('--percent <n>', 'share of subjects (0-100), sticky per targeting key')
+    .option('--group <name>', 'exclusion group: its flags never overlap on a subject')
+    .option('--no-group', 'leave its exclusion group')
+    .option('--description <text>', 'what the flag is for')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(
+      async (
+        key: string,
+        stateArg: string | undefined,
+        opts: { percent?: string; group?: string | boolean; description?: string; reason?: string },
+        command: Command,
+      ) => {
+        assertFlagKey(key);
+        const patch: FlagPatch = {};
+        if (stateArg !== undefined) {
+          if (stateArg !== 'on' && stateArg !== 'off') throw new UsageError(`state must be "on" or "off", got ${JSON.stringify(stateArg)}`);
+          patch.enabled = stateArg === 'on';
+        }
+        if (opts.percent !== undefined) {
+          const n = Number(opts.percent.replace(/%$/, ''));
+          if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`--percent must be a whole number from 0 to 100, got ${opts.percent}`);
+          patch.rollout = n;
+        }
+        if (typeof opts.group === 'string') {
+          assertFlagKey(opts.group, 'group name');
+          patch.group = opts.group;
+        } else if (opts.group === false) patch.group = null;
+        if (opts.description !== undefined) patch.description = opts.description;
+        if (Object.keys(patch).length === 0) throw new UsageError('nothing to change', 'give on|off, --percent, --group or --description');
+        await withContext(command, async ({ config, out, database }) => {
+          const before = await getFlag(database.pool, config.schema, key);
+          const flag = await setFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
+          out.result({ flag, created: before === undefined });
+          out.line(`${before ? 'changed' : 'created'} ${key}: ${state(flag)}${flag.group ? ` (group ${flag.group})` : ''} — version ${flag.version}`);
+        });
+      },
+    );
+
+  flags
+    .command('history <key>')
+    .description("a flag's audit trail, newest first")
+    .option('--limit <n>', 'at most this many events', '50')
+    .action(async (key: string, opts: { limit: string }, command: Command) => {
+      assertFlagKey(key);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got ${opts.limit}`);
+      await withContext(command, async ({ config, out, database }) => {
+        const events = await flagHistory(database.pool, config.schema, key, { limit });
+        out.result({ key, events });
+        if (events.length === 0) return out.line(`no history for ${key}`);
+        out.table(
+          ['AT', 'ACTOR', 'ACTION', 'CHANGE', 'REASON'],
+          events.map((e) => [e.at.toISOString(), e.actor, e.action, change(e.before, e.after), e.reason]),
+        );
+      });
+    });
+
+  flags
+    .command('retire <key>')
+    .description('delete a flag once its migration is contracted and no source file mentions it')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (key: string, opts: { reason?: string }, command: Command) => {
+      assertFlagKey(key);
+      await withContext(
+        command,
+        async ({ config, out, database }) => {
+          try {
+            const result = await retireFlag(database.pool, config.schema, key, {
+              reason: opts.reason,
+              sources: { root: config.root, globs: config.flags.sourceGlobs },
+            });
+            out.result(result);
+            out.line(`retired ${key}: deleted, with an audit row; clients now evaluate it as unknown (false)`);
+          } catch (err) {
+            if (err instanceof GuardRefusal) {
+              const references = (err as GuardRefusal & { references?: unknown[] }).references ?? [];
+              out.result({ key, retired: false, guard: err.guard, message: err.message, references });
+            }
+            throw err;
+          }
+        },
+        { mutating: 'flags retire' },
+      );
+    });
+}
+
+function state(f: Pick<FlagRow, 'enabled' | 'rollout' | 'retired'>): string {
+  if (f.retired) return 'retired (on)';
+  if (!f.enabled) return 'off';
+  return f.rollout === 100 ? 'on' : `on ${f.rollout}%`;
+}
+
+function printFlag(out: Output, f: FlagRow): void {
+  const rows: [string, unknown][] = [
+    ['key', f.key],
+    ['state', state(f)],
+    ['rollout', `${f.rollout}%`],
+    ['group', f.group ?? '-'],
+    ['description', f.description ?? '-'],
+    ['migration', f.migration ?? '-'],
+    ['version', f.version],
+    ['fully on since', f.fullyOnSince?.toISOString() ?? '-'],
+    ['created', f.createdAt.toISOString()],
+    ['updated', f.updatedAt.toISOString()],
+  ];
+  for (const [k, v] of rows) out.line(`${`${k}:`.padEnd(16)}${String(v)}`);
+}
+
+function change(before: Record<string, unknown> | null, after: Record<string, unknown> | null): string {
+  if (!before) return after ? `created ${describe(after)}` : '';
+  if (!after) return `deleted (was ${describe(before)})`;
+  const diffs = Object.keys(after)
+    .filter((k) => k !== 'version' && JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`);
+  return diffs.join(', ') || 'no change';
+}
+
+function describe(s: Record<string, unknown>): string {
+  return state({ enabled: Boolean(s.enabled), rollout: Number(s.rollout), retired: Boolean(s.retired) });
+}

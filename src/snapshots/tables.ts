@@ -1,0 +1,47 @@
+import { transaction } from '../db/queryable.js';
+import { deleteRecord } from './catalog.js';
+import { copyTables, ensureSnapshotSchema } from './copy-tables.js';
+import { qualified } from './relations.js';
+import { restoreTables } from './restore-tables.js';
+import type { SnapshotStrategy } from './strategy.js';
+
+/**
+ * The `tables` strategy (default): each table copied with
+ * `CREATE TABLE ... AS SELECT` into the snapshot schema, all in one
+ * REPEATABLE READ transaction, so the copies are consistent with each other
+ * and only ACCESS SHARE locks are taken (online; no superuser needed). The
+ * record is written in that same transaction: a crash leaves nothing behind.
+ */
+export const tablesStrategy: SnapshotStrategy = {
+  name: 'tables',
+
+  async create(pool, request) {
+    await ensureSnapshotSchema(pool, request.schema);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const record = await copyTables(client, request);
+      await client.query('COMMIT');
+      return record;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  },
+
+  async restore(pool, snapshot, request) {
+    await ensureSnapshotSchema(pool, request.schema);
+    return restoreTables(pool, snapshot, request);
+  },
+
+  async drop(pool, snapshot, { schema }) {
+    await transaction(pool, async (tx) => {
+      for (const t of snapshot.tables) {
+        if (t.copy) await tx.query(`DROP TABLE IF EXISTS ${qualified(t.copy)}`);
+      }
+      await deleteRecord(tx, schema, snapshot.id);
+    });
+  },
+};
