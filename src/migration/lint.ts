@@ -150,7 +150,7 @@ function locate(text: string, message: string): { line: number; column: number }
   if (flag) return positionOf(text, JSON.parse(`"${flag[1]}"`));
   const option = /unknown option "([^"]+)"/.exec(message);
   if (option) return positionOf(text, `${option[1]}:`);
-  const call = /(op\.\w+)(?: is not a function|\()/.exec(message);
+  const call = /(op\.\w+)(?: is not a function|\(|: unknown operation)/.exec(message);
   if (call) return positionOf(text, `${call[1]}(`);
   return { line: 1, column: 1 };
 }

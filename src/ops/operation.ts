@@ -7,6 +7,8 @@
  * makes planners testable without a database.
  */
 
+import type { Catalog, TableShape } from '../db/catalog.js';
+
 /** The strongest table lock a statement takes, as PostgreSQL names it. */
 export type LockMode =
   | 'ACCESS EXCLUSIVE'
@@ -91,4 +93,83 @@ export function emptyPlan(): MigrationPlan {
     touches: [],
     affectedTables: [],
   };
+}
+
+// ---------------------------------------------------------------------------
+// Planner side: what each operation implements. Added for the operations
+// layer; the runner only consumes MigrationPlan above.
+// ---------------------------------------------------------------------------
+
+
+/** What a planner may look at: the live catalog, as modified by the earlier operations of the same migration. */
+export interface PlanContext {
+  /** Tables as read from pg_catalog, then updated by earlier operations of this migration. */
+  readonly catalog: Catalog;
+  /** Migration name: generated object names (triggers, shadow columns, indexes) derive from it. */
+  readonly migration: string;
+  /** The migration's flag key. */
+  readonly flag: string;
+  /** Schema where curtain keeps its state. */
+  readonly curtainSchema: string;
+  /** Schema of unqualified table references (default `public`). */
+  readonly defaultSchema: string;
+}
+
+/**
+ * Two representations of one value kept equal by the dual-write trigger.
+ * `old` (A) is what old code writes, `new` (B) what new code writes; either
+ * may be absent (addColumn has no A, dropColumn no B).
+ */
+export interface SyncPair {
+  old?: string;
+  new?: string;
+  /** SQL over the row (bare column names) computing `new`. */
+  up?: string;
+  /** SQL over the row computing `old`. */
+  down?: string;
+  /** Columns `up` reads (besides `old`). */
+  upDeps: string[];
+  /** Columns `down` reads (besides `new`). */
+  downDeps: string[];
+}
+
+/** A column this migration adds, so later operations of the same migration see it. */
+export interface AddedColumn {
+  table: TableName;
+  name: string;
+  type: string;
+  /** The default in force during expand (`undefined`: none). */
+  default?: string;
+  notNull: boolean;
+}
+
+/** What one operation contributes; {@link planMigration} merges these into a {@link MigrationPlan}. */
+export interface OperationPlan {
+  expand: Step[];
+  afterBackfill: Step[];
+  contract: Step[];
+  abort: Step[];
+  /** Sync pairs by table; one trigger per table covers every operation's pairs. */
+  sync: { table: TableName; pair: SyncPair }[];
+  backfill: BackfillTask[];
+  touches: string[];
+  affectedTables: TableName[];
+  /** Effect on the simulated catalog seen by later operations of the migration. */
+  addsColumns?: AddedColumn[];
+  addsTables?: TableShape[];
+  dropsTables?: TableName[];
+}
+
+/** One schema change: a planner with a validator. */
+export interface Operation {
+  /** `addColumn`, `renameColumn`, ... */
+  readonly kind: string;
+  /** Human-readable one-liner for errors and `migrate plan`, e.g. `addColumn("users", "first_name")`. */
+  readonly label: string;
+  /** Tables (and indexes) whose live shape the planner needs. */
+  needs(defaultSchema: string): { tables: TableName[]; indexes?: TableName[] };
+  /** Throws an OperationError naming the operation when the request is impossible. */
+  validate(ctx: PlanContext): void;
+  /** The steps; only called after `validate` passed. */
+  plan(ctx: PlanContext): OperationPlan;
 }

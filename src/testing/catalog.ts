@@ -15,14 +15,14 @@ export async function schemaFingerprint(q: Queryable, options: { exclude?: strin
   const list = async (sql: string) => (await q.query<{ d: string }>(sql, [exclude])).rows.map((r) => r.d);
   return {
     relations: await list(
-      `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind AS d FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text AS d FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname <> ALL($1) AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1`,
     ),
     columns: await list(
       `SELECT n.nspname || '.' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
               || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
               || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
-              || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity ELSE '' END
+              || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
               || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END
               || ' #' || a.attnum AS d
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,0 +1,123 @@
+import { readCatalog, tableKey, type Catalog, type TableShape } from '../db/catalog.js';
+import type { Queryable } from '../db/queryable.js';
+import { step, withColumn } from './common.js';
+import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation, type OperationPlan, type PlanContext, type Step, type SyncPair, type TableName } from './operation.js';
+import { dualWriteTrigger, type DualWriteTrigger } from './triggers.js';
+
+/** What {@link planMigration} needs besides the operations. */
+export interface PlanMigrationContext {
+  /** Where to read the catalog. */
+  db: Queryable;
+  migration: string;
+  flag: string;
+  /** The curtain schema. */
+  schema: string;
+  /** Schema for unqualified table names (default `public`). */
+  defaultSchema?: string;
+}
+
+/**
+ * Read the live shape of every table the operations touch, validate each
+ * operation against it (in order: later operations see what earlier ones
+ * add), and merge their plans into one {@link MigrationPlan} with one
+ * dual-write trigger per table.
+ *
+ * @example
+ * const plan = await planMigration([op.renameColumn('users', 'email', 'email_address')],
+ *   { db: pool, migration: '20240101_rename_email', flag: 'users.email-address', schema: 'curtain' });
+ * plan.expand.map((s) => s.sql);
+ */
+export async function planMigration(operations: readonly Operation[], ctx: PlanMigrationContext): Promise<MigrationPlan> {
+  const defaultSchema = ctx.defaultSchema ?? 'public';
+  const tables: TableName[] = [];
+  const indexes: TableName[] = [];
+  for (const o of operations) {
+    const n = o.needs(defaultSchema);
+    tables.push(...n.tables);
+    indexes.push(...(n.indexes ?? []));
+  }
+  const catalog = await readCatalog(ctx.db, tables, indexes);
+  return planFromCatalog(operations, { catalog, migration: ctx.migration, flag: ctx.flag, curtainSchema: ctx.schema, defaultSchema });
+}
+
+/**
+ * The database-free half of {@link planMigration}: plan against a given catalog.
+ *
+ * @example
+ * const plan = planFromCatalog(ops, { catalog, migration: 'm1', flag: 'm1', curtainSchema: 'curtain', defaultSchema: 'public' });
+ */
+export function planFromCatalog(operations: readonly Operation[], context: PlanContext): MigrationPlan {
+  // A private copy: planning simulates each operation's effect for the next ones.
+  const catalog: Catalog = { tables: new Map(context.catalog.tables), indexes: new Map(context.catalog.indexes) };
+  const ctx: PlanContext = { ...context, catalog };
+  const plans: OperationPlan[] = [];
+  for (const o of operations) {
+    o.validate(ctx);
+    const p = o.plan(ctx);
+    plans.push(p);
+    simulate(catalog, p);
+  }
+  return merge(ctx, plans);
+}
+
+function simulate(catalog: Catalog, p: OperationPlan): void {
+  for (const t of p.addsTables ?? []) catalog.tables.set(tableKey(t), t);
+  for (const c of p.addsColumns ?? []) {
+    const shape = catalog.tables.get(tableKey(c.table));
+    if (shape) catalog.tables.set(tableKey(c.table), withColumn(shape, c));
+  }
+}
+
+function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
+  const plan = emptyPlan();
+  const pairs = new Map<string, { table: TableName; pairs: SyncPair[] }>();
+  const tasks = new Map<string, BackfillTask[]>();
+  for (const p of plans) {
+    plan.expand.push(...p.expand);
+    plan.afterBackfill.push(...p.afterBackfill);
+    plan.contract.push(...p.contract);
+    for (const s of p.sync) {
+      const k = tableKey(s.table);
+      if (!pairs.has(k)) pairs.set(k, { table: s.table, pairs: [] });
+      pairs.get(k)!.pairs.push(s.pair);
+    }
+    for (const b of p.backfill) {
+      const k = tableKey(b.table);
+      if (!tasks.has(k)) tasks.set(k, []);
+      tasks.get(k)!.push(b);
+    }
+    plan.touches.push(...p.touches);
+    plan.affectedTables.push(...p.affectedTables);
+  }
+  // Abort undoes operations in reverse order.
+  for (const p of [...plans].reverse()) plan.abort.push(...p.abort);
+
+  const triggers: DualWriteTrigger[] = [];
+  for (const [key, { table, pairs: ps }] of pairs) {
+    const shape = ctx.catalog.tables.get(key) as TableShape;
+    const trg = dualWriteTrigger(ctx.migration, shape, ps);
+    triggers.push(trg);
+    plan.expand.push(
+      step(`dual-write function for ${table.name}`, trg.functionSql('old'), 'none'),
+      step(`dual-write trigger on ${table.name}`, trg.createTriggerSql, 'SHARE ROW EXCLUSIVE'),
+    );
+  }
+  const drops: Step[] = triggers.map((t) => step(`drop dual-write trigger ${t.triggerName}`, t.dropSql, 'SHARE ROW EXCLUSIVE'));
+  plan.contract.unshift(...drops);
+  plan.abort.unshift(...drops);
+  plan.authority = (side) =>
+    triggers.map((t) => step(`make the ${side} side authoritative in ${t.functionName}`, t.functionSql(side), 'none'));
+
+  for (const list of tasks.values()) {
+    const first = list[0]!;
+    plan.backfill.push({
+      table: first.table,
+      set: Object.assign({}, ...list.map((b) => b.set)),
+      outOfSync: list.length === 1 ? first.outOfSync : list.map((b) => `(${b.outOfSync})`).join(' OR '),
+    });
+  }
+  plan.touches = [...new Set(plan.touches)];
+  const seen = new Set<string>();
+  plan.affectedTables = plan.affectedTables.filter((t) => !seen.has(tableKey(t)) && seen.add(tableKey(t)) !== undefined);
+  return plan;
+}
