@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { GuardRefusal, UsageError } from '../errors.js';
+import { verifyBackfill } from '../backfill/index.js';
 import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
 import { flagUsage } from '../flags/usage.js';
@@ -87,10 +88,14 @@ export async function runContractGuards(
       'make sure every instance runs code that reads the flag, then retry',
     );
   }
+  // Re-verify now, not just at expand: a buggy writer since then may have made the two sides diverge.
+  let outOfSync = 0;
+  for (const task of record.plan.backfill) outOfSync += (await verifyBackfill(ctx.pool, task)).outOfSync;
   check(
     'verification',
-    migration.kind === 'code' || (record.verification?.outOfSync ?? 0) === 0,
-    `expand's verification found ${record.verification?.outOfSync} row(s) out of sync`,
+    outOfSync === 0,
+    `${outOfSync} row(s) where the new side no longer equals up(old side)`,
+    'find the writer that bypasses the dual-write trigger (or a lossy up/down pair), fix the rows, then retry',
   );
   if (migration.kind === 'code') {
     const refs = await codeReferences(record.flag);
