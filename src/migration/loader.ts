@@ -35,7 +35,7 @@ export interface LoadedMigration extends MigrationFile {
  */
 export async function discoverMigrations(dir: string): Promise<MigrationFile[]> {
   if (!existsSync(dir)) return [];
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile());
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink());
   const files: MigrationFile[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name.endsWith('.d.ts') || !/\.(ts|mts|js|mjs)$/.test(entry.name)) continue;
@@ -91,12 +91,13 @@ export async function loadMigration(file: MigrationFile): Promise<LoadedMigratio
   let mod: unknown;
   try {
     const jiti = createJiti(import.meta.url, { moduleCache: false });
-    mod = await jiti.import(file.path);
+    // Through links to the real file, so its own imports resolve from where it really lives.
+    mod = await jiti.import(await fs.realpath(file.path));
   } catch (err) {
     // An operation that rejected its options while the file was evaluated.
     if (err instanceof CurtainError) throw new MigrationFileError(file.path, err.message, err.hint);
     const text = (err as Error).message ?? String(err);
-    const position = new RegExp(`${escapeRegExp(file.path)}:(\\d+):(\\d+)`).exec(text);
+    const position = /\.(?:ts|mts|js|mjs):(\d+):(\d+)/.exec(text);
     const first = text.split('\n')[0]!.trim().replace(/^_curtain\./, '');
     const where = position ? ` at line ${position[1]}, column ${Number(position[2]) + 1}` : '';
     throw new MigrationFileError(file.path, `cannot be loaded${where}: ${first}`, 'fix the file: it is evaluated as a module, so its syntax and imports must be valid');
@@ -147,6 +148,3 @@ export function findMigration<T extends MigrationFile>(files: T[], name: string)
   throw new UsageError(`no migration named "${name}"`, `run "migrate status" to see the migrations`);
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
