@@ -87,17 +87,16 @@ export default defineMigration({
 });
 `,
   custom: () => `import { defineMigration } from 'curtain';
-import { sql } from 'kysely';
 
-// Custom phases receive a Kysely instance bound to the phase's transaction.
+// Custom phases run in the phase's transaction, with lock_timeout set:
+// \`query\` runs raw SQL, \`db\` is a Kysely instance on the same transaction.
 export default defineMigration({
   description: 'Custom additive work',
-  async expand({ db }) {
-    await sql\`CREATE TABLE IF NOT EXISTS feature_notes (id bigint PRIMARY KEY, note text)\`.execute(db);
+  async expand({ query }) {
+    await query('CREATE TABLE IF NOT EXISTS feature_notes (id bigint PRIMARY KEY, note text)');
   },
-  async contract() {},
-  async abort({ db }) {
-    await sql\`DROP TABLE IF EXISTS feature_notes\`.execute(db);
+  async abort({ query }) {
+    await query('DROP TABLE IF EXISTS feature_notes');
   },
 });
 `,
