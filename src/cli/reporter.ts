@@ -22,10 +22,10 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
       out.info(`${c.cyan('›')} ${migration}: ${message}`);
     },
     step(_migration, e) {
-      if (e.step.sql.startsWith('--') && !options.verbose) return;
-      if (e.type === 'done') out.info(`  ${c.green('✓')} ${e.step.description} ${c.dim(`(${formatDuration(e.durationMs)}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''})`)}`);
-      else if (e.type === 'retry') out.info(`  ${c.yellow('↻')} ${e.step.description}: ${e.reason}, retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt})`);
-      else if (e.type === 'skip' && options.verbose) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
+      const bookkeeping = e.step.sql.startsWith('--') && !options.verbose;
+      if (e.type === 'done' && !bookkeeping) out.info(`  ${c.green('✓')} ${e.step.description} ${c.dim(`(${formatDuration(e.durationMs)}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''})`)}`);
+      else if (e.type === 'retry') out.info(`  ${c.yellow('↻')} ${bookkeeping ? 'waiting for the table lock' : e.step.description}: ${e.reason}, retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt})`);
+      else if (e.type === 'skip' && options.verbose && !bookkeeping) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
     },
     backfill(_migration, p) {
       if (out.interactive) {
