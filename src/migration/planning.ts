@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { runBackfill, verifyBackfill } from '../backfill/index.js';
 import type { BackfillProgress } from '../backfill/index.js';
+import { quoteQualified } from '../db/identifiers.js';
 import { CurtainError, MigrationFileError } from '../errors.js';
 import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation } from '../ops/operation.js';
 import { planMigration } from '../ops/plan.js';
@@ -20,13 +21,40 @@ export type { BackfillProgress };
 export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<MigrationPlan> {
   const operations = (migration.definition.operations ?? []) as readonly Operation[];
   if (operations.length === 0) return emptyPlan();
+  let plan: MigrationPlan;
   try {
-    return await planMigration(operations, { db: pool, migration: migration.name, flag: migration.flag, schema });
+    plan = await planMigration(operations, { db: pool, migration: migration.name, flag: migration.flag, schema });
   } catch (err) {
     if (err instanceof CurtainError) {
       throw new MigrationFileError(migration.path, err.message, err.hint);
     }
     throw err;
+  }
+  await checkUpExpressions(plan, pool, migration);
+  return plan;
+}
+
+/**
+ * Let PostgreSQL check every `up` expression against the live table before
+ * anything runs (EXPLAIN: nothing is executed), so an unknown column or a type
+ * error is reported at once rather than half-way through a backfill.
+ */
+async function checkUpExpressions(plan: MigrationPlan, pool: pg.Pool, migration: LoadedMigration): Promise<void> {
+  const added = new Set(plan.backfill.flatMap((t) => Object.keys(t.set).map((c) => `${t.table.schema}.${t.table.name}.${c}`)));
+  for (const task of plan.backfill) {
+    for (const [column, expression] of Object.entries(task.set)) {
+      // An expression reading a column this same migration adds can only be checked once it exists.
+      if ([...added].some((a) => a.startsWith(`${task.table.schema}.${task.table.name}.`) && expression.includes(a.split('.').pop()!))) continue;
+      try {
+        await pool.query(`EXPLAIN SELECT ${expression} FROM ${quoteQualified(task.table.schema, task.table.name)} LIMIT 0`);
+      } catch (err) {
+        throw new MigrationFileError(
+          migration.path,
+          `the expression that fills ${task.table.name}.${column} is invalid: ${(err as Error).message}`,
+          `it is evaluated on each row of ${task.table.schema}.${task.table.name}: use that table's columns by name`,
+        );
+      }
+    }
   }
 }
 
