@@ -9,10 +9,14 @@ export type Queryable = Pick<pg.Pool, 'query'> | pg.ClientBase;
  * @example
  * await transaction(pool, async (tx) => { await tx.query('...'); });
  */
-export async function transaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T>(
+  pool: pg.Pool,
+  fn: (tx: pg.PoolClient) => Promise<T>,
+  options: { isolation?: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE' } = {},
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation}` : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

@@ -203,16 +203,10 @@ export function versionSeq(schema: string): string {
   return `${quoteLiteral(`${quoteIdent(schema)}.flag_version_seq`)}::regclass`;
 }
 
+/** What the audit table keeps of a flag row: its state, without timestamps. */
 function audit(r: Record<string, any>) {
-  return {
-    enabled: r.enabled,
-    rollout: r.rollout,
-    group: r.group_name,
-    description: r.description,
-    migration: r.migration,
-    retired: r.retired,
-    version: Number(r.version),
-  };
+  const { key: _key, fullyOnSince: _since, createdAt: _created, updatedAt: _updated, ...state } = toRow(r);
+  return state;
 }
 
 function isPool(q: Queryable): q is pg.Pool {

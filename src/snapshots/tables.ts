@@ -17,18 +17,8 @@ export const tablesStrategy: SnapshotStrategy = {
 
   async create(pool, request) {
     await ensureSnapshotSchema(pool, request.schema);
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const record = await copyTables(client, request);
-      await client.query('COMMIT');
-      return record;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    // One REPEATABLE READ transaction: every table is copied as of the same moment.
+    return transaction(pool, (client) => copyTables(client, request), { isolation: 'REPEATABLE READ' });
   },
 
   async restore(pool, snapshot, request) {

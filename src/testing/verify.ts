@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { connect, type Database } from '../db/connect.js';
-import { createMigrator } from '../migration/migrator.js';
+import { createMigrator, type Migrator } from '../migration/migrator.js';
 import { schemaFingerprint } from './catalog.js';
 import { createDatabaseOn, startTestServer } from './server.js';
 
@@ -107,13 +107,29 @@ export async function verifyMigration(file: string, options: VerifyOptions): Pro
   };
 }
 
-async function lifecycleRun(serverUrl: string, dir: string, name: string, options: VerifyOptions, checks: VerifyCheck[]): Promise<void> {
+/** A seeded throwaway database with a migrator on `dir`, dropped afterwards. */
+async function withSeededDatabase(
+  serverUrl: string,
+  dir: string,
+  options: VerifyOptions,
+  body: (database: Database, migrator: Migrator, shared: Map<string, unknown>) => Promise<void>,
+): Promise<void> {
   const handle = await createDatabaseOn(serverUrl, 'verify');
   const database = await connect(handle.url);
   const shared = new Map<string, unknown>();
   const migrator = await createMigrator({ pool: database.pool, migrationsDir: dir, cwd: dir, actor: 'verifyMigration' });
   try {
     await options.seed(context(database, 'seeded', shared));
+    await body(database, migrator, shared);
+  } finally {
+    await migrator.close();
+    await database.close();
+    await handle.drop();
+  }
+}
+
+function lifecycleRun(serverUrl: string, dir: string, name: string, options: VerifyOptions, checks: VerifyCheck[]): Promise<void> {
+  return withSeededDatabase(serverUrl, dir, options, async (database, migrator, shared) => {
     const transitions: Record<VerifyStep, () => Promise<unknown>> = {
       seeded: async () => {},
       expanded: () => migrator.expand(name),
@@ -133,20 +149,11 @@ async function lifecycleRun(serverUrl: string, dir: string, name: string, option
       }
       for (const fn of run) await check(checks, step, fn, options[fn], database, shared);
     }
-  } finally {
-    await migrator.close();
-    await database.close();
-    await handle.drop();
-  }
+  });
 }
 
-async function abortRun(serverUrl: string, dir: string, name: string, options: VerifyOptions, checks: VerifyCheck[]): Promise<void> {
-  const handle = await createDatabaseOn(serverUrl, 'verify');
-  const database = await connect(handle.url);
-  const shared = new Map<string, unknown>();
-  const migrator = await createMigrator({ pool: database.pool, migrationsDir: dir, cwd: dir, actor: 'verifyMigration' });
-  try {
-    await options.seed(context(database, 'seeded', shared));
+function abortRun(serverUrl: string, dir: string, name: string, options: VerifyOptions, checks: VerifyCheck[]): Promise<void> {
+  return withSeededDatabase(serverUrl, dir, options, async (database, migrator, shared) => {
     const before = await schemaFingerprint(database.pool);
     try {
       await migrator.expand(name);
@@ -159,11 +166,7 @@ async function abortRun(serverUrl: string, dir: string, name: string, options: V
     const diff = describeDiff(before, after);
     checks.push({ step: 'aborted', fn: 'catalog', ok: diff === '', error: diff || undefined });
     await check(checks, 'aborted', 'oldCode', options.oldCode, database, shared);
-  } finally {
-    await migrator.close();
-    await database.close();
-    await handle.drop();
-  }
+  });
 }
 
 async function check(
