@@ -62,12 +62,13 @@ interface Group {
   steps: ExecStep[];
 }
 
-/** Consecutive transactional steps form one group; every other step is a group of its own. */
+/** Consecutive transactional steps form one group; every other step (and one that asks for its own transaction) is a group of its own. */
 export function groupSteps(steps: ExecStep[]): Group[] {
   const groups: Group[] = [];
   steps.forEach((step, index) => {
     const last = groups[groups.length - 1];
-    if (step.transactional && last?.transactional) last.steps.push(step);
+    const joins = step.transactional && !step.ownTransaction && last?.transactional && !last.steps[0]!.ownTransaction;
+    if (joins) last.steps.push(step);
     else groups.push({ start: index, transactional: step.transactional, steps: [step] });
   });
   return groups;

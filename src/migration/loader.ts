@@ -88,6 +88,20 @@ const definitionShape = z
  * console.log(m.flag, m.kind);
  */
 export async function loadMigration(file: MigrationFile): Promise<LoadedMigration> {
+  // A file is evaluated once per process and content: phases load the same file several times.
+  const key = `${file.path}\0${file.checksum}`;
+  let loading = loaded.get(key);
+  if (!loading) {
+    loading = evaluate(file);
+    loaded.set(key, loading);
+    loading.catch(() => loaded.delete(key));
+  }
+  return loading;
+}
+
+const loaded = new Map<string, Promise<LoadedMigration>>();
+
+async function evaluate(file: MigrationFile): Promise<LoadedMigration> {
   let mod: unknown;
   try {
     const jiti = createJiti(import.meta.url, { moduleCache: false });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
-import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema, touch } from './common.js';
+import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema, touch, validateStep } from './common.js';
 import type { ReferentialAction } from './constraints.js';
 import { OperationError } from './errors.js';
 import type { Operation, PlanContext } from './operation.js';
@@ -90,7 +90,7 @@ export function addConstraint(table: string, options: AddConstraintOptions): Ope
             : `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) REFERENCES ${qt(tableName(o.references.table, ctx.defaultSchema))} (${o.references.columns.map(quoteIdent).join(', ')})` +
               `${o.onDelete ? ` ON DELETE ${o.onDelete}` : ''}${o.onUpdate ? ` ON UPDATE ${o.onUpdate}` : ''}`;
         p.expand.push(step(`add ${o.type} ${name} (not valid)`, `ALTER TABLE ${qt(t)} ADD CONSTRAINT ${q} ${body} NOT VALID`, o.type === 'check' ? 'ACCESS EXCLUSIVE' : 'SHARE ROW EXCLUSIVE'));
-        p.contract.push(step(`validate ${o.type} ${name}`, `ALTER TABLE ${qt(t)} VALIDATE CONSTRAINT ${q}`, 'SHARE UPDATE EXCLUSIVE'));
+        p.contract.push(validateStep(`validate ${o.type} ${name}`, qt(t), name));
         p.abort.push(step(`drop ${o.type} ${name}`, `ALTER TABLE ${qt(t)} DROP CONSTRAINT IF EXISTS ${q}`, 'ACCESS EXCLUSIVE'));
       }
       if (o.type !== 'check') for (const c of o.columns) p.touches.push(touch(t, c));

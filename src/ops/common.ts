@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { tableKey, type ColumnShape, type TableShape } from '../db/catalog.js';
-import { boundedIdent, parseTableRef, quoteQualified } from '../db/identifiers.js';
+import { boundedIdent, parseTableRef, quoteIdent, quoteQualified } from '../db/identifiers.js';
 import { OperationError } from './errors.js';
 import { referencedColumns } from './expression.js';
 import type { LockMode, OperationPlan, PlanContext, Step, TableName } from './operation.js';
@@ -88,6 +88,18 @@ export function requireNoColumn(label: string, table: TableShape, column: string
 /** One step. */
 export function step(description: string, sql: string, lock: LockMode, transactional = true, cleanup?: string): Step {
   return { description, sql, lock, transactional, ...(cleanup === undefined ? {} : { cleanup }) };
+}
+
+/**
+ * VALIDATE CONSTRAINT scans the table but only takes SHARE UPDATE EXCLUSIVE
+ * (reads and writes go on): it runs in its own transaction so no exclusive
+ * lock of a neighbouring step is held during the scan.
+ *
+ * @example
+ * validateStep('validate check orders_total_positive', 'orders', 'orders_total_positive')
+ */
+export function validateStep(description: string, table: string, constraint: string): Step {
+  return { ...step(description, `ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(constraint)}`, 'SHARE UPDATE EXCLUSIVE'), ownTransaction: true };
 }
 
 /** An operation's plan with nothing in it yet. */

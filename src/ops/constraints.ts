@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
 import type { TableShape } from '../db/catalog.js';
-import { exprSql, expressionSchema, generatedName, identSchema, qt, step, tableName, tableRefSchema } from './common.js';
+import { exprSql, expressionSchema, generatedName, identSchema, qt, step, tableName, tableRefSchema, validateStep } from './common.js';
 import type { PlanContext, Step, TableName } from './operation.js';
 import type { Expression } from './sql.js';
 
@@ -90,7 +90,7 @@ export function constraintSteps(
     );
     out.abortConstraints.push(dropConstraint(nn));
     out.contractBefore.push(
-      step(`validate NOT NULL check on ${table.name}.${physical}`, `ALTER TABLE ${qt(t)} VALIDATE CONSTRAINT ${quoteIdent(nn)}`, 'SHARE UPDATE EXCLUSIVE'),
+      validateStep(`validate NOT NULL check on ${table.name}.${physical}`, qt(t), nn),
       step(`set NOT NULL on ${table.name}.${physical} (uses the validated check, no scan)`, `ALTER TABLE ${qt(t)} ALTER COLUMN ${col} SET NOT NULL`, 'ACCESS EXCLUSIVE'),
       step(`drop the NOT NULL check`, `ALTER TABLE ${qt(t)} DROP CONSTRAINT ${quoteIdent(nn)}`, 'ACCESS EXCLUSIVE'),
     );
@@ -102,7 +102,7 @@ export function constraintSteps(
       step(`add check ${name} (not valid)`, `ALTER TABLE ${qt(t)} ADD CONSTRAINT ${quoteIdent(name)} CHECK ${exprSql(given.expression)} NOT VALID`, 'ACCESS EXCLUSIVE'),
     );
     out.abortConstraints.push(dropConstraint(name));
-    out.contractBefore.push(step(`validate check ${name}`, `ALTER TABLE ${qt(t)} VALIDATE CONSTRAINT ${quoteIdent(name)}`, 'SHARE UPDATE EXCLUSIVE'));
+    out.contractBefore.push(validateStep(`validate check ${name}`, qt(t), name));
   }
   if (c.references) {
     const r = c.references;
@@ -117,7 +117,7 @@ export function constraintSteps(
       ),
     );
     out.abortConstraints.push(dropConstraint(name));
-    out.contractBefore.push(step(`validate foreign key ${name}`, `ALTER TABLE ${qt(t)} VALIDATE CONSTRAINT ${quoteIdent(name)}`, 'SHARE UPDATE EXCLUSIVE'));
+    out.contractBefore.push(validateStep(`validate foreign key ${name}`, qt(t), name));
   }
   if (c.unique) {
     const name = (typeof c.unique === 'object' ? c.unique.name : undefined) ?? `${table.name}_${final}_key`;

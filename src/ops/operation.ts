@@ -38,6 +38,13 @@ export interface Step {
    * attempt left behind (an INVALID index), run before a retry.
    */
   cleanup?: string;
+  /**
+   * Run in a transaction of its own instead of joining its neighbours: for
+   * long statements under a weak lock (VALIDATE CONSTRAINT scans the table
+   * under SHARE UPDATE EXCLUSIVE), so the exclusive locks of the steps around
+   * them are not held for the whole scan.
+   */
+  ownTransaction?: boolean;
 }
 
 /** A table name as resolved against the catalog. */
