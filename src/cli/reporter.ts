@@ -12,6 +12,7 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
   let bar: cliProgress.SingleBar | undefined;
   let barTable = '';
   let lastLine = 0;
+  let lastShown = '';
   const stopBar = () => {
     bar?.stop();
     bar = undefined;
@@ -44,8 +45,10 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
       }
       const now = Date.now();
       const finished = p.rowsTotal !== null && p.rowsDone >= p.rowsTotal;
-      if (now - lastLine < 2000 && !finished) return;
+      const line = `${p.table}:${p.rowsDone}`;
+      if ((now - lastLine < 2000 && !finished) || line === lastShown) return;
       lastLine = now;
+      lastShown = line;
       const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds * 1000)}`;
       out.info(`  backfill ${p.table}: ${p.rowsDone}${p.rowsTotal === null ? '' : `/${p.rowsTotal}`} rows, ${Math.round(p.rowsPerSecond)} rows/s${eta}`);
     },

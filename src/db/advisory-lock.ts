@@ -24,6 +24,13 @@ export async function acquireMigrateLock(
   options: { command: string; waitMs: number },
 ): Promise<HeldLock> {
   const client = await pool.connect();
+  // This connection idles for the whole command; if the server ends it (restart,
+  // failover), pg emits 'error' on it, and unhandled that would kill the process.
+  // The lock is gone with the session: the command's next statement fails cleanly.
+  let lost = false;
+  client.on('error', () => {
+    lost = true;
+  });
   const key = `${LOCK_NAME}:${schema}`;
   const me = `curtain: migrate ${options.command} (pid ${process.pid} on ${os.hostname()})`.slice(0, 63);
   const started = Date.now();
@@ -45,6 +52,10 @@ export async function acquireMigrateLock(
     async release() {
       if (released) return;
       released = true;
+      if (lost) {
+        client.release(true);
+        return;
+      }
       try {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
         client.release();

@@ -1,6 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { GuardRefusal, UsageError } from '../errors.js';
-import { verifyBackfill } from '../backfill/index.js';
+import { quoteQualified } from '../db/identifiers.js';
 import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
 import { flagUsage } from '../flags/usage.js';
@@ -88,9 +88,16 @@ export async function runContractGuards(
       'make sure every instance runs code that reads the flag, then retry',
     );
   }
-  // Re-verify now, not just at expand: a buggy writer since then may have made the two sides diverge.
-  let outOfSync = 0;
-  for (const task of record.plan.backfill) outOfSync += (await verifyBackfill(ctx.pool, task)).outOfSync;
+  // Re-verify now, not just at expand: a writer bypassing the trigger may have made a derived
+  // column (a renamed or shadow column) diverge. Columns new code writes itself may differ.
+  let outOfSync = record.verification?.outOfSync ?? 0;
+  for (const task of record.plan.backfill) {
+    if (task.recheck === undefined) continue;
+    const { rows } = await ctx.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${quoteQualified(task.table.schema, task.table.name)} WHERE ${task.recheck}`,
+    );
+    outOfSync += rows[0]?.n ?? 0;
+  }
   check(
     'verification',
     outOfSync === 0,

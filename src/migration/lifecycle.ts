@@ -127,6 +127,13 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
     return { migration: entry.name, flag: migration.flag, from, to: 'expanded', noop: false, durationMs };
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
+    // Losing the server is not a failed migration: keep what is done; a rerun resumes from the checkpoints.
+    if (isConnectionError(err)) {
+      throw new CurtainError(`lost the connection to the database during expand of ${entry.name}: ${(err as Error).message}`, {
+        hint: `nothing was undone; rerun "migrate expand ${entry.name}" to resume where it stopped`,
+        cause: err,
+      });
+    }
     await undoFailedExpand(entry.name, migration, plan, ctx).catch((cleanupErr) => {
       throw new CurtainError(`expand of ${entry.name} failed (${(err as Error).message}) and cleaning up failed too: ${(cleanupErr as Error).message}`, {
         hint: `run "migrate abort ${entry.name}" to finish the cleanup`,
@@ -138,6 +145,20 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
     }
     throw new CurtainError(`expand of ${entry.name} failed: ${(err as Error).message}; everything it created was removed`, { cause: err });
   }
+}
+
+/**
+ * Errors that say the connection or server went away (not that the migration
+ * is wrong): SQLSTATE class 08, admin shutdown / crash / cannot connect now,
+ * and the socket errors pg reports.
+ */
+export function isConnectionError(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: string }).code ?? '';
+    if (code.startsWith('08') || ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+    if (/Connection terminated|terminating connection|the database system is (shutting down|starting up)/i.test((e as Error).message ?? '')) return true;
+  }
+  return false;
 }
 
 /** Remove what a failed expand created, so the database is as before. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { quoteLiteral, quoteQualified } from '../db/identifiers.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../db/identifiers.js';
 import { createSnapshot } from '../snapshots/index.js';
 import type { LifecycleContext } from './lifecycle.js';
 import type { LoadedMigration } from './loader.js';
@@ -61,6 +61,14 @@ export async function takeAutoSnapshot(
 ): Promise<string | undefined> {
   const tables = await snapshotTables(point, migration, plan, ctx);
   if (tables.length === 0) return undefined;
+  // A command killed after its snapshot but before its own commit reuses that snapshot on the rerun.
+  const { rows: reusable } = await ctx.pool.query<{ id: string }>(
+    `SELECT s.id FROM ${quoteIdent(ctx.config.schema)}.snapshots s JOIN ${quoteIdent(ctx.config.schema)}.migrations m ON m.name = s.migration
+      WHERE s.migration = $1 AND s.phase = $2 AND s.status = 'complete' AND s.created_at > m.updated_at
+      ORDER BY s.created_at DESC LIMIT 1`,
+    [migration.name, point],
+  );
+  if (reusable[0]) return reusable[0].id;
   const strategy = ctx.config.snapshots.strategy === 'clone' ? 'tables' : ctx.config.snapshots.strategy; // a clone is refused under our own connections
   const record = await createSnapshot(ctx.pool, {
     schema: ctx.config.schema,

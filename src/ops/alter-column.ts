@@ -138,7 +138,9 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
       table: t,
       pair: { old: column, new: b, up: `(${up})`, ...(pairDown !== undefined ? { down: `(${pairDown})` } : {}), upDeps, downDeps },
     });
-    p.backfill.push({ table: t, set: { [b]: `(${up})` }, outOfSync: `${quoteIdent(b)} IS DISTINCT FROM (${up})` });
+    const differs = `${quoteIdent(b)} IS DISTINCT FROM (${up})`;
+    // A shadow column is only ever written by the trigger: it must still equal up(A) at contract.
+    p.backfill.push({ table: t, set: { [b]: `(${up})` }, outOfSync: differs, ...(named ? {} : { recheck: differs }) });
     const k = constraintSteps(ctx, shape, b, named ? b : column, {
       notNull: o.nullable !== undefined ? !o.nullable : a.notNull,
       ...(o.check !== undefined ? { check: o.check } : {}),

@@ -64,6 +64,12 @@ export interface BackfillTask {
    * if any remain.
    */
   outOfSync: string;
+  /**
+   * The part of `outOfSync` that must still hold at contract: pairs whose new
+   * side is only ever derived from the old one (a rename, a shadow column).
+   * Columns new code writes itself are left out: they may differ from up(old).
+   */
+  recheck?: string;
 }
 
 /** Which side wins when a write supplies both and they disagree. */

@@ -110,10 +110,12 @@ function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
 
   for (const list of tasks.values()) {
     const first = list[0]!;
+    const rechecks = list.flatMap((b) => (b.recheck === undefined ? [] : [b.recheck]));
     plan.backfill.push({
       table: first.table,
       set: Object.assign({}, ...list.map((b) => b.set)),
       outOfSync: list.length === 1 ? first.outOfSync : list.map((b) => `(${b.outOfSync})`).join(' OR '),
+      ...(rechecks.length === 0 ? {} : { recheck: rechecks.length === 1 ? rechecks[0] : rechecks.map((r) => `(${r})`).join(' OR ') }),
     });
   }
   plan.touches = [...new Set(plan.touches)];

@@ -50,7 +50,8 @@ export function renameColumn(table: string, from: string, to: string): Operation
         ),
       );
       p.sync.push({ table: t, pair: { old: from, new: to, up: quoteIdent(from), down: quoteIdent(to), upDeps: [], downDeps: [] } });
-      p.backfill.push({ table: t, set: { [to]: quoteIdent(from) }, outOfSync: `${quoteIdent(to)} IS DISTINCT FROM ${quoteIdent(from)}` });
+      const differs = `${quoteIdent(to)} IS DISTINCT FROM ${quoteIdent(from)}`;
+      p.backfill.push({ table: t, set: { [to]: quoteIdent(from) }, outOfSync: differs, recheck: differs });
       const k = constraintSteps(ctx, shape, to, to, { notNull: a.notNull });
       const ix = rebuildIndexes(ctx, label, shape, from, to);
       p.expand.push(...k.expand);

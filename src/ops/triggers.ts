@@ -83,6 +83,10 @@ export function dualWriteTrigger(migration: string, table: TableShape, pairs: Sy
     oldCols: uniq([p.old, ...p.upDeps]).filter((c) => !column(c)?.generated),
     newCols: uniq([p.new, ...p.downDeps]).filter((c) => !column(c)?.generated),
   }));
+  // On INSERT, only a representation's own columns tell which side the writer is on: a shared
+  // column an expression reads (the primary key, say) is supplied by every writer.
+  const representation = new Set(pairs.flatMap((p) => [p.old, p.new]).filter((c): c is string => c !== undefined));
+  const own = (cols: string[]) => cols.filter((c) => representation.has(c));
   // Columns the trigger itself may assign: a later pair must see those as changed, but as
   // derived (weaker than what the writer wrote), so a copy never overrides the writer.
   const assigned = uniq(ordered.flatMap((p) => [p.up !== undefined ? p.new : undefined, p.down !== undefined ? p.old : undefined]));
@@ -106,8 +110,8 @@ export function dualWriteTrigger(migration: string, table: TableShape, pairs: Sy
     // What the writer did, taken before any assignment.
     lines.push("  IF TG_OP = 'INSERT' THEN");
     sides.forEach((s, i) => {
-      const o = suppliedTest(s.oldCols, column);
-      const n = suppliedTest(s.newCols, column);
+      const o = suppliedTest(own(s.oldCols), column);
+      const n = suppliedTest(own(s.newCols), column);
       // A side whose columns all have unpredictable defaults counts as supplied unless the other side is.
       lines.push(`    _curtain_n${i} := ${n ?? 'false'};`);
       lines.push(`    _curtain_o${i} := ${o ?? `NOT _curtain_n${i}`};`);

@@ -13,15 +13,16 @@ const SPLIT = migrationSource(
     op.addColumn('users', { name: 'first_name', type: 'text', up: sql\`split_part(full_name, ' ', 1)\` }),
     op.addColumn('users', { name: 'last_name', type: 'text', up: sql\`split_part(full_name, ' ', 2)\` }),
     op.dropColumn('users', 'full_name', { down: sql\`first_name || ' ' || last_name\` }),
+    op.renameColumn('users', 'email', 'email_address'),
   ],
 });`,
   'defineMigration, op, sql',
 );
 
 const SEED = `
-  CREATE TABLE users (id int PRIMARY KEY, full_name text);
+  CREATE TABLE users (id int PRIMARY KEY, full_name text, email text);
   CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users (id), total int);
-  INSERT INTO users SELECT i, 'first' || i || ' last' || i FROM generate_series(1, 50) i;
+  INSERT INTO users SELECT i, 'first' || i || ' last' || i, 'u' || i || '@example.com' FROM generate_series(1, 50) i;
   INSERT INTO orders SELECT i, 1 + i % 50, i * 10 FROM generate_series(1, 80) i;`;
 
 const NAME = '20260101000000_split';
@@ -88,10 +89,12 @@ describe('contract guards', () => {
     expect((await run('contract', 'split')).code).toBe(0);
   });
 
-  it('verification: refuses when the two sides no longer agree', async () => {
+  it('verification: refuses when a derived column no longer agrees with the old one', async () => {
     await switched();
-    // A writer that bypasses the dual-write trigger corrupts the new side.
-    await conn.pool.query(`ALTER TABLE users DISABLE TRIGGER USER; UPDATE users SET first_name = 'WRONG' WHERE id <= 3; ALTER TABLE users ENABLE TRIGGER USER`);
+    // New code owns first_name (it may write anything there); email_address is a rename and must equal email.
+    await conn.pool.query(`UPDATE users SET first_name = 'Mary Ann' WHERE id = 10`);
+    // A writer that bypasses the dual-write trigger corrupts the renamed column.
+    await conn.pool.query(`ALTER TABLE users DISABLE TRIGGER USER; UPDATE users SET email_address = 'wrong' WHERE id <= 3; ALTER TABLE users ENABLE TRIGGER USER`);
     const r = await expectRefused('verification');
     expect(r.stderr).toContain('3 row(s) where the new side no longer equals up(old side)');
   });

@@ -91,14 +91,15 @@ describe('addColumn', () => {
     await expand(pool, plan, 'add1');
     await pool.query(`INSERT INTO app.items (price, qty) VALUES (7, 3)`); // old code
     await pool.query(`UPDATE app.items SET qty = 10 WHERE id = 1`); // old code
-    // New code supplies both sides and they disagree: the old side is authoritative until switch.
+    // New code supplies amount itself: price and qty are shared columns every writer supplies, not an
+    // old representation, so the value it wrote is kept even while the old side is authoritative.
     await pool.query(`INSERT INTO app.items (price, qty, amount, currency) VALUES (2, 2, 99, 'USD')`);
     const { rows } = await pool.query(`SELECT id, amount, currency, token IS NOT NULL AS has_token FROM app.items WHERE id IN (1, 2, 26, 27) ORDER BY id`);
     expect(rows).toEqual([
       { id: 1, amount: 10, currency: 'EUR', has_token: true },
       { id: 2, amount: 4, currency: 'EUR', has_token: true },
       { id: 26, amount: 21, currency: 'EUR', has_token: true },
-      { id: 27, amount: 4, currency: 'USD', has_token: true },
+      { id: 27, amount: 99, currency: 'USD', has_token: true },
     ]);
     const distinct = await pool.query(`SELECT count(DISTINCT token)::int AS n, count(*)::int AS total FROM app.items`);
     expect(distinct.rows[0].n).toBe(distinct.rows[0].total);
