@@ -26,6 +26,8 @@ export interface Side<V> {
   update(id: number, v: V): [string, unknown[]];
   /** Every row's value, in canonical form. */
   read(pool: pg.Pool): Promise<Map<number, V>>;
+  /** How this side deletes (default: DELETE FROM the scenario's table). */
+  delete?(id: number): [string, unknown[]];
 }
 
 export interface Scenario<V> {
@@ -104,7 +106,8 @@ async function run<V>(
     }
     const side = sides[c.side];
     if (c.kind === 'delete') {
-      await pool.query(`DELETE FROM ${s.table} WHERE id = $1`, [c.id]);
+      const [q, p] = side.delete?.(c.id) ?? [`DELETE FROM ${s.table} WHERE id = $1`, [c.id]];
+      await pool.query(q, p);
       model.delete(c.id);
     } else if (c.kind === 'update') {
       if (!model.has(c.id)) continue;

@@ -6,6 +6,7 @@ import { op, sql } from '../../../src/ops/index.js';
 import type { Operation } from '../../../src/ops/operation.js';
 import { planMigration } from '../../../src/ops/plan.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
+import { abortProperty, DEFAULT, lifecycleProperty, readMap, type Scenario, type Side } from './harness.js';
 import { applySteps, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
 
 let tdb: TestDatabase;
@@ -204,5 +205,34 @@ describe('several operations on several tables', () => {
       }),
       { numRuns: 5 },
     );
+  });
+});
+
+describe('renameTable under interleaved old- and new-code writes', () => {
+  const name = fc.option(fc.constantFrom('chair', 'desk', "o'lamp", 'zoë'), { nil: null });
+  const through = (table: string): Side<string | null> => ({
+    insert: (id, v) => (v === DEFAULT ? [`INSERT INTO ${table} (id) VALUES ($1)`, [id]] : [`INSERT INTO ${table} (id, name) VALUES ($1, $2)`, [id, v]]),
+    update: (id, v) => [`UPDATE ${table} SET name = $2 WHERE id = $1`, [id, v]],
+    read: (pool: pg.Pool) => readMap(pool, `SELECT id, name FROM ${table}`, (r) => r.name as string | null),
+    delete: (id) => [`DELETE FROM ${table} WHERE id = $1`, [id]],
+  });
+  const scenario: Scenario<string | null> = {
+    schema: 'shop',
+    setup: `CREATE TABLE shop.products (id int PRIMARY KEY, name text)`,
+    table: 'shop.products',
+    operations: () => [op.renameTable('shop.products', 'catalog_items')],
+    old: through('shop.products'),
+    new: through('shop.catalog_items'),
+    value: name,
+    defaultValue: null,
+  };
+
+  it('old code (through the old name) and new code (the new name) see each other\'s writes in every phase', async () => {
+    // Before expand only the old name exists: seed through it, and new code starts at expand.
+    await lifecycleProperty(conn.pool, scenario);
+  });
+
+  it('abort restores the exact catalog', async () => {
+    await abortProperty(conn.pool, scenario);
   });
 });
