@@ -33,13 +33,28 @@ describe('a long transaction holding the table', () => {
     await app.connect();
     await app.query(`SET statement_timeout = '1500ms'`);
     const failures: string[] = [];
-    for (let i = 0; i < 12; i++) {
-      await app.query('SELECT count(*) FROM items').catch((err: Error) => failures.push(err.message));
-      await new Promise((r) => setTimeout(r, 250));
+    let reading = true;
+    const reads = (async () => {
+      while (reading) {
+        await app.query('SELECT count(*) FROM items').catch((err: Error) => failures.push(err.message));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // Hold the lock until expand has been seen waiting for it, and a while longer: several lock timeouts.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await conn.pool.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'items'::regclass AND mode = 'AccessExclusiveLock'`,
+      );
+      if (rows[0].n > 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
     }
+    await new Promise((r) => setTimeout(r, 2000));
     await holder.query('COMMIT');
     await holder.end();
     const r = await expanding;
+    reading = false;
+    await reads;
     await app.end();
 
     expect(failures).toEqual([]);
