@@ -86,7 +86,7 @@ async function runGroup(steps: ExecStep[], start: number, attempts: number, o: E
   const client = await o.pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(o.lockTimeoutMs))}`);
+    await client.query(`SET LOCAL lock_timeout = ${lockTimeoutFor(attempts, o.lockTimeoutMs)}`);
     const timings: { index: number; started: Date; ms: number }[] = [];
     for (const [i, step] of steps.entries()) {
       o.onEvent?.({ type: 'start', index: start + i, step });
@@ -109,7 +109,7 @@ async function runGroup(steps: ExecStep[], start: number, attempts: number, o: E
 async function runAlone(step: ExecStep, index: number, attempts: number, o: ExecutorOptions): Promise<void> {
   const client = await o.pool.connect();
   try {
-    await client.query(`SET lock_timeout = ${Math.max(1, Math.round(o.lockTimeoutMs))}`);
+    await client.query(`SET lock_timeout = ${lockTimeoutFor(attempts, o.lockTimeoutMs)}`);
     if (step.cleanup) await client.query(step.cleanup);
     o.onEvent?.({ type: 'start', index, step });
     const started = new Date();
@@ -158,7 +158,7 @@ async function withRetries(o: ExecutorOptions, index: number, step: ExecStep, at
       if (!code || !RETRYABLE.has(code)) throw err;
       if (n > o.retries) {
         throw new CurtainError(
-          `step ${index + 1} (${step.description}) could not get its ${step.lock} lock within ${o.lockTimeoutMs} ms, ${n} times`,
+          `step ${index + 1} (${step.description}) could not get its ${step.lock} lock in ${n} attempts (lock_timeout up to ${o.lockTimeoutMs} ms)`,
           { hint: 'a long transaction holds the table: find it in pg_stat_activity, or retry later / raise --lock-timeout', cause: err },
         );
       }
@@ -167,6 +167,17 @@ async function withRetries(o: ExecutorOptions, index: number, step: ExecStep, at
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+/**
+ * A statement waiting for its lock makes every later query on the table queue
+ * behind it, so the first attempt waits only 100 ms and each retry doubles
+ * that, up to the configured lock timeout: under steady traffic the lock is
+ * usually free within a few milliseconds, and the application never waits
+ * longer than the current attempt's timeout.
+ */
+export function lockTimeoutFor(attempt: number, maxMs: number): number {
+  return Math.max(1, Math.round(Math.min(maxMs, 100 * 2 ** (attempt - 1))));
 }
 
 function oneLine(sql: string): string {

@@ -103,7 +103,11 @@ function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
     );
   }
   const drops: Step[] = triggers.map((t) => step(`drop dual-write trigger ${t.triggerName}`, t.dropSql, 'SHARE ROW EXCLUSIVE'));
-  plan.contract.unshift(...drops);
+  // VALIDATE scans run first, each in its own transaction, while the triggers still keep
+  // both sides filled; the triggers go in the same transaction that drops the old side,
+  // so no writer ever meets the old column without the trigger that fills it.
+  const validates = plan.contract.filter((x) => x.ownTransaction);
+  plan.contract = [...validates, ...drops, ...plan.contract.filter((x) => !x.ownTransaction)];
   plan.abort.unshift(...drops);
   plan.authority = (side) =>
     triggers.map((t) => step(`make the ${side} side authoritative in ${t.functionName}`, t.functionSql(side), 'none'));

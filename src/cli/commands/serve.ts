@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { createFlags } from '../../flags/client.js';
-import { startOfrepServer } from '../../flags/ofrep.js';
 import { withContext } from '../context.js';
 
 /** `migrate serve`: the OFREP endpoint, until SIGINT/SIGTERM. */
@@ -18,6 +17,8 @@ export function register(program: Command): void {
         const flags = await createFlags({ pool: database.pool, schema: config.schema, appName: 'migrate serve' });
         let server;
         try {
+          // Loaded here: every other command starts faster without the HTTP framework.
+          const { startOfrepServer } = await import('../../flags/ofrep.js');
           server = await startOfrepServer(
             { flags, apiKey: config.serve.apiKey, adminKey: config.serve.adminKey },
             { port: port ?? config.serve.port, host: opts.host ?? config.serve.host },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupSteps, type ExecStep } from '../../../src/migration/executor.js';
+import { groupSteps, lockTimeoutFor, type ExecStep } from '../../../src/migration/executor.js';
 
 const s = (description: string, transactional = true, ownTransaction = false): ExecStep => ({
   description,
@@ -19,5 +19,12 @@ describe('groupSteps', () => {
       [4, true, ['validate']],
       [5, true, ['d', 'e']],
     ]);
+  });
+});
+
+describe('lockTimeoutFor', () => {
+  it('starts at 100 ms and doubles up to the configured lock timeout', () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => lockTimeoutFor(n, 1000))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(lockTimeoutFor(1, 50)).toBe(50);
   });
 });

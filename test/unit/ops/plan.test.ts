@@ -106,6 +106,17 @@ describe('merged plans', () => {
     expect(p.expand.some((s) => s.sql.includes('DEFAULT \'none\'::text'))).toBe(true);
   });
 
+  it('validates first in transactions of their own, then drops the trigger together with the old side', () => {
+    const p = plan(op.alterColumn('orders', 'total', { type: 'bigint', nullable: false, up: sql`total::bigint`, down: sql`total::int`, name: 'total_big' }));
+    const kinds = p.contract.map((s) => (s.ownTransaction ? 'own' : /DROP TRIGGER/.test(s.sql) ? 'drop-trigger' : /DROP COLUMN "total"/.test(s.sql) ? 'drop-a' : 'other'));
+    expect(kinds[0]).toBe('own');
+    const firstNotOwn = kinds.findIndex((k) => k !== 'own');
+    expect(kinds.slice(firstNotOwn)).not.toContain('own');
+    // Between the trigger's drop and the old column's drop no step runs in a transaction of its own.
+    expect(kinds.indexOf('drop-trigger')).toBeLessThan(kinds.indexOf('drop-a'));
+    expect(p.contract.slice(kinds.indexOf('drop-trigger'), kinds.indexOf('drop-a') + 1).every((s) => s.transactional && !s.ownTransaction)).toBe(true);
+  });
+
   it('adds NOT NULL as a NOT VALID check after the backfill, validated then SET NOT NULL on contract', () => {
     const p = plan(op.addColumn('orders', { name: 'n', type: 'int', nullable: false, up: sql`total * 2` }));
     // Not in expand: an unrelated UPDATE of a row the backfill has not reached yet would violate it.
