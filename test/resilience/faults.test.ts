@@ -176,12 +176,20 @@ describe.sequential('database faults (embedded PostgreSQL stopped and started by
     // Terminate the backfill's connection in the middle of a batch: a row of an upcoming batch is
     // locked by another session so the batch waits, visibly, then its backend is terminated.
     // (Idle pool connections terminated between batches are replaced without a fuss.)
-    const [{ n: done }] = await q(`SELECT max(rows_done)::int AS n FROM curtain.backfill_checkpoints`);
     const blocker = new pg.Client({ connectionString: other });
     blocker.on('error', () => {});
     await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query(`SELECT id FROM events WHERE id = $1 FOR UPDATE`, [Number(done) + 3 * BATCH]);
+    // Lock a row well ahead of the backfill, and make sure it is still ahead once locked (a slow
+    // machine may let the backfill run past a row chosen too close).
+    for (let ahead = 20; ; ahead *= 2) {
+      const [{ n: done }] = await q(`SELECT max(rows_done)::int AS n FROM curtain.backfill_checkpoints`);
+      const target = Math.min(ROWS, Number(done) + ahead * BATCH);
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT id FROM events WHERE id = $1 FOR UPDATE`, [target]);
+      const [{ n: now }] = await q(`SELECT max(rows_done)::int AS n FROM curtain.backfill_checkpoints`);
+      if (Number(now) < target || target === ROWS) break;
+      await blocker.query('ROLLBACK');
+    }
     const waiting = await until(async () => {
       const rows = await q(
         `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'curtain: migrate expand' AND wait_event_type = 'Lock'`,
