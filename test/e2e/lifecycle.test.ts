@@ -167,7 +167,13 @@ describe('one migrate at a time', () => {
 
   it('a second concurrent expand exits 4 naming the holder; nothing is applied twice', async () => {
     const first = migrate(['expand'], { cwd: project.dir, databaseUrl: tdb.url });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the first one holds the lock (its session names itself), however slow its start.
+    const watcher = await tdb.connect();
+    for (let i = 0; i < 600; i++) {
+      const { rows } = await watcher.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'curtain: migrate expand (pid %'`);
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const second = await migrate(['--lock-wait', '500ms', 'expand'], { cwd: project.dir, databaseUrl: tdb.url });
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(/another migrate holds the lock on this database \(migrate expand \(pid \d+ on /);

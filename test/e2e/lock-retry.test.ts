@@ -44,7 +44,7 @@ describe('a long transaction holding the table', () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const { rows } = await conn.pool.query(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'items'::regclass AND mode = 'AccessExclusiveLock'`,
+        `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation = 'items'::regclass AND mode = 'AccessExclusiveLock'`,
       );
       if (rows[0].n > 0 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
