@@ -4,6 +4,7 @@
  * without the rest of the lifecycle.
  */
 import type pg from 'pg';
+import { transaction } from '../../src/db/queryable.js';
 import { ensureStore } from '../../src/store/store.js';
 import { op, planMigration, sql } from '../../src/ops/index.js';
 import type { MigrationPlan } from '../../src/ops/operation.js';
@@ -26,20 +27,12 @@ export async function planOrdersChange(pool: pg.Pool): Promise<MigrationPlan> {
 
 /** Run expand's DDL (new column, NOT VALID check, dual-write function and trigger) in one transaction, as expand does. */
 export async function applyExpandDdl(pool: pg.Pool, plan: MigrationPlan): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await transaction(pool, async (client) => {
     for (const step of plan.expand) {
       if (!step.transactional) throw new Error(`unexpected non-transactional expand step: ${step.description}`);
       await client.query(step.sql);
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The user (non-internal) triggers on `orders`: the dual-write trigger once expand's DDL ran. */
