@@ -75,8 +75,13 @@ const MAX_UNKNOWN_KEYS = 1000;
  * Collects counts between flushes. Known flags count on their compiled
  * objects (no map lookup on the hot path); unknown keys count here.
  */
+/** Telemetry older than this is deleted by the clients themselves (at most once an hour each). */
+export const USAGE_RETENTION_DAYS = 30;
+const PRUNE_EVERY_MS = 3_600_000;
+
 export class UsageRecorder {
   private pending = new Map<string, { t: number; f: number }>();
+  private lastPrune = 0;
 
   constructor(
     private readonly schema: string,
@@ -119,6 +124,7 @@ export class UsageRecorder {
          ON CONFLICT (id) DO UPDATE SET last_seen_at = now()`,
         [id, appName, host, pid],
       );
+      await this.prune(q);
       if (batch.size === 0) return;
       const keys = [...batch.keys()];
       await q.query(
@@ -138,5 +144,15 @@ export class UsageRecorder {
       }
       throw err;
     }
+  }
+
+  /** Keep flag_usage and clients from growing without bound: one row per client, flag and minute adds up. */
+  private async prune(q: Queryable): Promise<void> {
+    if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = Date.now();
+    const s = quoteIdent(this.schema);
+    const cutoff = `now() - make_interval(days => ${USAGE_RETENTION_DAYS})`;
+    await q.query(`DELETE FROM ${s}.flag_usage WHERE window_start < ${cutoff}`);
+    await q.query(`DELETE FROM ${s}.clients c WHERE last_seen_at < ${cutoff} AND NOT EXISTS (SELECT 1 FROM ${s}.flag_usage u WHERE u.client_id = c.id)`);
   }
 }

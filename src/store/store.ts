@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { Umzug, type UmzugStorage } from 'umzug';
 import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
 import { initialSchema } from './internal/001-initial.js';
+import { usageRetention } from './internal/002-usage-retention.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -12,7 +13,10 @@ interface InternalMigration {
 }
 
 /** The curtain schema's own migrations, in order. Append only. */
-const internalMigrations: InternalMigration[] = [{ name: '001-initial', sql: initialSchema }];
+const internalMigrations: InternalMigration[] = [
+  { name: '001-initial', sql: initialSchema },
+  { name: '002-usage-retention', sql: usageRetention },
+];
 
 /** The number of internal versions this build knows. */
 export const STORE_VERSION = internalMigrations.length;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initialSchema } from '../../src/store/internal/001-initial.js';
 import { ensureStore, STORE_VERSION } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import type { Database } from '../../src/db/connect.js';
@@ -32,6 +33,18 @@ describe('the curtain schema', () => {
     await Promise.all([ensureStore(a.pool, 'racing'), ensureStore(b.pool, 'racing')]);
     const { rows } = await conn.pool.query(`SELECT count(*)::int AS n FROM racing.store_versions`);
     expect(rows[0].n).toBe(STORE_VERSION);
+  });
+
+  it('upgrades a schema left at an older version by running only the missing internal migrations', async () => {
+    await conn.pool.query(initialSchema('upgrading'));
+    await conn.pool.query(`CREATE TABLE upgrading.store_versions (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+      INSERT INTO upgrading.store_versions (name) VALUES ('001-initial')`);
+    const fresh = await tdb.connect();
+    await ensureStore(fresh.pool, 'upgrading');
+    const { rows } = await conn.pool.query(`SELECT name FROM upgrading.store_versions ORDER BY name`);
+    expect(rows.map((r) => r.name)).toEqual(['001-initial', '002-usage-retention']);
+    const idx = await conn.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'upgrading' AND indexname = 'flag_usage_window_start'`);
+    expect(idx.rows).toHaveLength(1);
   });
 
   it('takes its name from the configuration', async () => {
