@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Config } from '../config.js';
+import { quoteIdent } from '../db/identifiers.js';
 import { transaction } from '../db/queryable.js';
 import { CurtainError, GuardRefusal, UsageError } from '../errors.js';
 import { deleteFlag, getFlag, setFlag } from '../flags/store.js';
-import type { Step } from '../ops/operation.js';
 import type { PhaseFunction } from './define.js';
 import { runSteps, type ExecStep, type StepEvent } from './executor.js';
 import type { LoadedMigration } from './loader.js';
@@ -338,14 +338,14 @@ export async function abort(project: Project, entry: MigrationEntry, ctx: Lifecy
       run: async (tx) => {
         if (await getFlag(tx, schema, record.flag)) await deleteFlag(tx, schema, record.flag, { actor: ctx.actor, reason: `abort ${entry.name}` });
         await setPhase(tx, schema, entry.name, 'aborted');
-        await tx.query(`DELETE FROM ${schemaIdent(schema)}.backfill_checkpoints WHERE migration = $1`, [entry.name]);
+        await tx.query(`DELETE FROM ${quoteIdent(schema)}.backfill_checkpoints WHERE migration = $1`, [entry.name]);
         await addEvent(tx, schema, { migration: entry.name, event: 'abort.done', actor: ctx.actor, durationMs: performance.now() - started });
       },
     },
   ];
   await runSteps(steps, executorOptions(ctx, entry.name, `abort-${record.createdAt.getTime()}`));
   // A later expand of the same file starts from scratch.
-  await ctx.pool.query(`DELETE FROM ${schemaIdent(schema)}.steps WHERE migration = $1 AND phase IN ('expand', 'after-backfill', 'contract')`, [
+  await ctx.pool.query(`DELETE FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase IN ('expand', 'after-backfill', 'contract')`, [
     entry.name,
   ]);
   return { migration: entry.name, flag: record.flag, from: entry.phase, to: 'aborted', noop: false, durationMs: performance.now() - started };
@@ -441,8 +441,4 @@ function hint(entry: MigrationEntry): string {
   }
 }
 
-function schemaIdent(schema: string): string {
-  return `"${schema.replace(/"/g, '""')}"`;
-}
 
-export type { Step };
