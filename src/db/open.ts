@@ -12,6 +12,21 @@ export interface ProjectDatabase extends Database {
 }
 
 /**
+ * The configured connection string and where it came from: `explicitUrl`
+ * (from `--database-url` or code), else `DATABASE_URL`, else the config file.
+ * Undefined when none is set (the embedded PostgreSQL is the default then).
+ *
+ * @example
+ * const configured = configuredUrl(config, globals.databaseUrl);
+ */
+export function configuredUrl(config: Config, explicitUrl?: string): { url: string; source: Exclude<UrlSource, 'embedded'> } | undefined {
+  if (explicitUrl) return { url: explicitUrl, source: 'option' };
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: 'env' };
+  if (config.databaseUrl) return { url: config.databaseUrl, source: 'config' };
+  return undefined;
+}
+
+/**
  * Connect to the project's database: `explicitUrl` (from `--database-url`),
  * else `DATABASE_URL`, else the config file, else the embedded PostgreSQL
  * under `.curtain/postgres`, started on demand and stopped on close.
@@ -24,11 +39,9 @@ export async function openProjectDatabase(
   config: Config,
   options: { explicitUrl?: string; announce?: (line: string) => void; applicationName?: string; max?: number } = {},
 ): Promise<ProjectDatabase> {
-  const fromEnv = process.env.DATABASE_URL || undefined;
-  const url = options.explicitUrl ?? fromEnv ?? config.databaseUrl;
-  const source: UrlSource = options.explicitUrl ? 'option' : fromEnv ? 'env' : config.databaseUrl ? 'config' : 'embedded';
   const connectOptions = { applicationName: options.applicationName, max: options.max };
-  if (url) return { ...(await connect(url, connectOptions)), source };
+  const configured = configuredUrl(config, options.explicitUrl);
+  if (configured) return { ...(await connect(configured.url, connectOptions)), source: configured.source };
 
   const dataDir = path.resolve(config.root, config.embedded.dataDir);
   const server = await startEmbedded({ dataDir });
@@ -44,7 +57,7 @@ export async function openProjectDatabase(
   }
   return {
     ...database,
-    source,
+    source: 'embedded',
     async close() {
       await database.close();
       await server.release();

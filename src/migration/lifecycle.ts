@@ -48,7 +48,6 @@ export interface TransitionResult {
   details?: Record<string, unknown>;
 }
 
-const IN_FLIGHT = new Set(['expanding', 'expanded', 'switched', 'contracting', 'aborting']);
 
 /**
  * Expand one migration: build state B next to A (additive steps, dual-write
@@ -406,8 +405,8 @@ async function assertFlagFree(ctx: LifecycleContext, migration: LoadedMigration)
 /** Two in-flight migrations must not change the same column: the second is refused, naming the first. */
 function assertNoOverlap(project: Project, entry: MigrationEntry, plan: StoredPlan): void {
   const mine = new Set(plan.touches);
-  for (const other of project.entries) {
-    if (other.name === entry.name || !other.record || !IN_FLIGHT.has(other.phase)) continue;
+  for (const other of project.inFlight()) {
+    if (other.name === entry.name || !other.record) continue;
     const shared = other.record.touches.filter((t) => mine.has(t) || overlapsTable(t, mine));
     if (shared.length > 0) {
       throw new GuardRefusal(

@@ -3,6 +3,7 @@ import { defaultActor } from '../actor.js';
 import { loadConfig, type Config, type UserConfig } from '../config.js';
 import { acquireMigrateLock } from '../db/advisory-lock.js';
 import { connect, type Database } from '../db/connect.js';
+import { configuredUrl } from '../db/open.js';
 import { ensureStore } from '../store/store.js';
 import type { GuardOptions } from './guards.js';
 import { abort, contract, expand, switchFlag, type LifecycleContext, type LifecycleReporter, type TransitionResult } from './lifecycle.js';
@@ -53,7 +54,7 @@ export async function createMigrator(options: MigratorOptions = {}): Promise<Mig
   let database: Database | undefined;
   let pool = givenPool;
   if (!pool) {
-    const url = connectionString ?? config.databaseUrl ?? process.env.DATABASE_URL;
+    const url = configuredUrl(config, connectionString)?.url;
     if (!url) throw new Error('createMigrator needs connectionString, pool, or DATABASE_URL');
     database = await connect(url);
     pool = database.pool;
@@ -84,7 +85,7 @@ export async function createMigrator(options: MigratorOptions = {}): Promise<Mig
     },
     async expand(name, opts = {}) {
       return locked('expand', async (project) => {
-        const names = name ? [project.find(name).name] : project.entries.filter((e) => e.file && (e.phase === 'pending' || e.phase === 'expanding')).map((e) => e.name);
+        const names = (name ? [project.find(name)] : project.expandable()).map((e) => e.name);
         const results: TransitionResult[] = [];
         for (const n of names) {
           const fresh = await Project.open(config, pool!);

@@ -16,6 +16,9 @@ export interface MigrationEntry {
   changed: boolean;
 }
 
+/** Phases between the start of expand and the end of contract or abort. */
+const IN_FLIGHT = new Set(['expanding', 'expanded', 'switched', 'contracting', 'aborting']);
+
 /** Phases in which a migration's file is "applied" and so immutable. */
 const APPLIED = new Set(['expanding', 'expanded', 'switched', 'contracting', 'contracted', 'aborting']);
 
@@ -71,14 +74,14 @@ export class Project {
     return findMigration(withFiles, name).entry;
   }
 
-  /** Migrations not yet expanded, in order. */
-  pending(): MigrationEntry[] {
-    return this.entries.filter((e) => e.phase === 'pending' && e.file);
+  /** What `expand` with no name works on, in order: pending migrations and interrupted expands. */
+  expandable(): MigrationEntry[] {
+    return this.entries.filter((e) => e.file && (e.phase === 'pending' || e.phase === 'expanding'));
   }
 
   /** Migrations between expand and the end of contract or abort. */
   inFlight(): MigrationEntry[] {
-    return this.entries.filter((e) => ['expanding', 'expanded', 'switched', 'contracting', 'aborting'].includes(e.phase));
+    return this.entries.filter((e) => IN_FLIGHT.has(e.phase));
   }
 
   /** Load an entry's file, which must exist. */

@@ -26,7 +26,7 @@ export function register(program: Command): void {
           const { project, lifecycle, reporter } = await openLifecycle(ctx, { batchSize, batchDelayMs, lint: opts.lint });
           const targets = name
             ? [project.find(name)]
-            : project.entries.filter((e) => e.file && (e.phase === 'pending' || e.phase === 'expanding'));
+            : project.expandable();
           const results: TransitionResult[] = [];
           // umzug orders and runs the expands; the curtain schema is its storage.
           const umzug = new Umzug({

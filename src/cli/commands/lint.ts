@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { connect, type Database } from '../../db/connect.js';
+import { configuredUrl } from '../../db/open.js';
 import { UsageError } from '../../errors.js';
 import { findingsToJson, formatFindings, lintSql, summarize, type Finding, type Phase } from '../../lint/index.js';
 import { lintMigration } from '../../migration/lint.js';
@@ -48,7 +49,7 @@ export function register(program: Command): void {
         }
       }
       // Generated SQL needs the live catalog: only when a database is configured (lint never starts one).
-      const url = globals.databaseUrl ?? (process.env.DATABASE_URL || undefined) ?? config.databaseUrl;
+      const url = configuredUrl(config, globals.databaseUrl)?.url;
       let database: Database | undefined;
       if (url) {
         database = await connect(url, { applicationName: 'curtain: migrate lint' });
