@@ -1,5 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { transaction } from '../db/transaction.js';
 import { CurtainError, UsageError } from '../errors.js';
 import { deleteRecord, saveRecord } from './catalog.js';
 import { describeTables } from './describe.js';
@@ -35,37 +36,38 @@ export const dumpStrategy: SnapshotStrategy = {
     const file = path.join(request.dir, `${request.id}.dump`);
     const partial = `${file}.partial`;
     const conn = toolConnection(request.url);
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
-      const tables = await describeTables(client, request.tables);
-      const args = ['--format=custom', `--snapshot=${rows[0]!.s}`, `--file=${partial}`];
-      for (const t of request.tables) args.push(`--table=${tablePattern(t)}`);
-      await runTool(pgDump.path, [...args, `--dbname=${conn.dbname}`], conn.env);
-      await fs.rename(partial, file);
-      const record: SnapshotRecord = {
-        id: request.id,
-        strategy: 'dump',
-        status: 'complete',
-        reason: request.reason,
-        migration: request.migration,
-        phase: request.phase,
-        actor: request.actor,
-        location: file,
-        tables,
-        createdAt: new Date(),
-      };
-      await saveRecord(client, request.schema, record);
-      await client.query('COMMIT');
-      return record;
+      // The exported snapshot lives as long as this transaction: pg_dump reads exactly what the record describes.
+      return await transaction(
+        pool,
+        async (client) => {
+          const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
+          const tables = await describeTables(client, request.tables);
+          const args = ['--format=custom', `--snapshot=${rows[0]!.s}`, `--file=${partial}`];
+          for (const t of request.tables) args.push(`--table=${tablePattern(t)}`);
+          await runTool(pgDump.path, [...args, `--dbname=${conn.dbname}`], conn.env);
+          await fs.rename(partial, file);
+          const record: SnapshotRecord = {
+            id: request.id,
+            strategy: 'dump',
+            status: 'complete',
+            reason: request.reason,
+            migration: request.migration,
+            phase: request.phase,
+            actor: request.actor,
+            location: file,
+            tables,
+            createdAt: new Date(),
+          };
+          await saveRecord(client, request.schema, record);
+          return record;
+        },
+        { isolation: 'REPEATABLE READ' },
+      );
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
       await fs.rm(partial, { force: true });
       await fs.rm(file, { force: true });
       throw err;
-    } finally {
-      client.release();
     }
   },
 

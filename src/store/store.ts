@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { Umzug, type UmzugStorage } from 'umzug';
 import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
+import type { Queryable } from '../db/queryable.js';
+import { transaction } from '../db/transaction.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
 
@@ -34,54 +36,42 @@ const ready = new WeakMap<pg.Pool, Set<string>>();
  */
 export async function ensureStore(pool: pg.Pool, schema = DEFAULT_SCHEMA): Promise<void> {
   if (ready.get(pool)?.has(schema)) return;
-  const client = await pool.connect();
-  try {
-    if ((await currentVersion(client, schema)) < STORE_VERSION) {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`curtain.store:${schema}`]);
-        const versions = `${quoteIdent(schema)}.store_versions`;
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${versions} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        const storage: UmzugStorage = {
-          async executed() {
-            const { rows } = await client.query<{ name: string }>(`SELECT name FROM ${versions} ORDER BY name`);
-            return rows.map((r) => r.name);
+  if ((await currentVersion(pool, schema)) < STORE_VERSION) {
+    await transaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`curtain.store:${schema}`]);
+      const versions = `${quoteIdent(schema)}.store_versions`;
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${versions} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const storage: UmzugStorage = {
+        async executed() {
+          const { rows } = await client.query<{ name: string }>(`SELECT name FROM ${versions} ORDER BY name`);
+          return rows.map((r) => r.name);
+        },
+        async logMigration({ name }) {
+          await client.query(`INSERT INTO ${versions} (name) VALUES ($1)`, [name]);
+        },
+        async unlogMigration({ name }) {
+          await client.query(`DELETE FROM ${versions} WHERE name = $1`, [name]);
+        },
+      };
+      const umzug = new Umzug({
+        migrations: internalMigrations.map((m) => ({
+          name: m.name,
+          up: async () => {
+            await client.query(m.sql(schema));
           },
-          async logMigration({ name }) {
-            await client.query(`INSERT INTO ${versions} (name) VALUES ($1)`, [name]);
-          },
-          async unlogMigration({ name }) {
-            await client.query(`DELETE FROM ${versions} WHERE name = $1`, [name]);
-          },
-        };
-        const umzug = new Umzug({
-          migrations: internalMigrations.map((m) => ({
-            name: m.name,
-            up: async () => {
-              await client.query(m.sql(schema));
-            },
-          })),
-          storage,
-          logger: undefined,
-        });
-        await umzug.up();
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      }
-    }
-  } finally {
-    client.release();
+        })),
+        storage,
+        logger: undefined,
+      });
+      await umzug.up();
+    });
   }
   if (!ready.has(pool)) ready.set(pool, new Set());
   ready.get(pool)!.add(schema);
 }
 
-async function currentVersion(client: pg.PoolClient, schema: string): Promise<number> {
+async function currentVersion(client: Queryable, schema: string): Promise<number> {
   const { rows } = await client.query<{ exists: boolean }>(
     `SELECT to_regclass(${quoteLiteral(`${quoteIdent(schema)}.store_versions`)}) IS NOT NULL AS exists`,
   );
