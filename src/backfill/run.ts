@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteQualified } from '../db/identifiers.js';
 import type { Queryable } from '../db/queryable.js';
+import { sleep, transaction } from '../db/transaction.js';
 import type { BackfillTask } from '../ops/operation.js';
 import { BACKFILL_GUC } from '../ops/triggers.js';
 import { ctidBatchSql, keysetBatchSql, sweepSql, type KeyColumn } from './batches.js';
@@ -44,7 +45,6 @@ export interface BackfillResult {
   batches: number;
 }
 
-const LOCK_TIMEOUT = '55P03';
 const MAX_LOCK_RETRIES = 20;
 
 /**
@@ -82,8 +82,9 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
   for (;;) {
     if (opts.signal?.aborted) return result;
     const t0 = Date.now();
-    const next = await withLockRetry(() =>
-      inBatchTransaction(pool, opts.lockTimeoutMs ?? 1000, async (tx) => {
+    const next = await transaction(
+      pool,
+      async (tx) => {
         let n: number;
         let written: number;
         let lastKey: string[] | null;
@@ -108,7 +109,9 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
         const updated: Checkpoint = { lastKey, rowsDone: cp.rowsDone + n, rowsTotal: cp.rowsTotal, done };
         await writeCheckpoint(tx, opts.schema, opts.migration, table, updated);
         return { cp: updated, written };
-      }),
+      },
+      // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
+      { settings: { lock_timeout: opts.lockTimeoutMs ?? 1000, [BACKFILL_GUC]: 'on' }, retries: MAX_LOCK_RETRIES, signal: opts.signal },
     );
     cp = next.cp;
     result.batches++;
@@ -131,40 +134,6 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
       size = Math.min(50_000, Math.max(100, Math.round(size * Math.min(2, Math.max(0.5, target / took)))));
     }
     if (opts.batchDelayMs) await sleep(opts.batchDelayMs, opts.signal);
-  }
-}
-
-async function inBatchTransaction<T>(pool: pg.Pool, lockTimeoutMs: number, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A connection dying while checked out emits 'error'; the failing query reports it to the caller.
-  const onError = (e: Error) => (broken = e);
-  client.on('error', onError);
-  try {
-    await client.query(
-      `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}; SET LOCAL ${BACKFILL_GUC} = 'on'`,
-    );
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    // A connection killed mid-batch cannot roll back; the server already did. Discard it.
-    await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-    throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
-}
-
-async function withLockRetry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { code?: string }).code !== LOCK_TIMEOUT || attempt >= MAX_LOCK_RETRIES) throw err;
-      await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
-    }
   }
 }
 
@@ -212,17 +181,4 @@ async function relationPages(q: Queryable, task: BackfillTask): Promise<number> 
     [quoteQualified(task.table.schema, task.table.name)],
   );
   return Number(rows[0].pages);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
