@@ -45,6 +45,13 @@ const configSchema = z
       })
       .strict()
       .default({ minSoak: 0 }),
+    abort: z
+      .object({
+        /** How long abort waits for live flags clients to report that they saw the flag off, before dropping the new state. */
+        drainTimeout: duration.default('60s'),
+      })
+      .strict()
+      .default({ drainTimeout: '60s' }),
     flags: z
       .object({
         /** Files scanned for references to a flag key before it is retired. */
@@ -81,6 +88,7 @@ export interface Config {
   backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
+  abort: { drainTimeoutMs: number };
   flags: { sourceGlobs: string[]; maxAgeMs: number };
   serve: { port: number; host: string; apiKey?: string; adminKey?: string };
   embedded: { dataDir: string };
@@ -152,6 +160,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },
+    abort: { drainTimeoutMs: parseDuration(c.abort.drainTimeout, 'abort.drainTimeout') },
     flags: { sourceGlobs: c.flags.sourceGlobs, maxAgeMs: parseDuration(c.flags.maxAge, 'flags.maxAge') },
     serve: c.serve,
     embedded: c.embedded,

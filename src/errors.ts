@@ -11,15 +11,27 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The step of a migration's program where something failed. */
+export interface StepInfo {
+  migration?: string;
+  phase: string;
+  index: number;
+  description: string;
+  sql?: string;
+}
+
 /** Base class of every error curtain raises on purpose. */
 export class CurtainError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
-  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+  /** Where in a migration's program it failed, when it did in one (the cause's step when wrapping). */
+  readonly step: StepInfo | undefined;
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown; step?: StepInfo } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = options.exitCode ?? ExitCode.error;
     this.hint = options.hint;
+    this.step = options.step ?? (options.cause instanceof CurtainError ? options.cause.step : undefined);
   }
 }
 

@@ -11,18 +11,25 @@ export { op, sql, OperationError } from './ops/index.js';
 export type * from './ops/index.js';
 
 // Running them
-export { createMigrator } from './migration/migrator.js';
-export type { Migrator, MigratorOptions } from './migration/migrator.js';
-export { Project } from './migration/project.js';
-export { expand, switchFlag, contract, abort } from './migration/lifecycle.js';
-export type { LifecycleContext, LifecycleReporter, TransitionResult } from './migration/lifecycle.js';
+// Running them: every lifecycle command goes through the migrator, which holds the migrate lock.
+export { createMigrator, openMigrator } from './migration/migrator.js';
+export type { Migrator, MigratorOptions, PlannedMigration, RunOptions } from './migration/migrator.js';
+export type { LifecycleReporter, TransitionResult } from './migration/context.js';
+export type { StepEvent } from './migration/executor.js';
+export type { SwitchOptions } from './migration/transitions/switch.js';
+export type { MigrationEntry } from './migration/project.js';
+export { TABLE as lifecycleTable, PHASES, COMMANDS, outcome, commandsFrom, commandsAhead, mermaid as lifecycleDiagram } from './migration/machine.js';
+export type { Phase, Command as LifecycleCommand, Outcome } from './migration/machine.js';
+export type * from './migration/program.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
+export type { GuardOptions } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
 export type { Config, UserConfig } from './config.js';
 export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
+export type { StepInfo } from './errors.js';
 export { connect } from './db/connect.js';
 export type { Database } from './db/connect.js';
 export { startEmbedded } from './db/embedded.js';
@@ -30,7 +37,16 @@ export type { EmbeddedServer, EmbeddedOptions } from './db/embedded.js';
 export { ensureStore, DEFAULT_SCHEMA } from './store/store.js';
 
 // Flags, snapshots, lint
-export * from './flags/index.js';
+export { createFlags, FlagsClient, type CreateFlagsOptions, type FlagChange, type FlagsStatus } from './flags/client.js';
+export { compileFlags, evaluate, isOn } from './flags/evaluate.js';
+export type { CompiledFlag, EvaluationContext, EvaluationErrorCode, EvaluationReason, EvaluationResult, FlagDefinition, FlagTable } from './flags/evaluate.js';
+export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from './flags/keys.js';
+export { flagHistory, flagsVersion, getFlag, listFlags, type FlagEvent, type FlagRow } from './flags/store.js';
+export { flagUsage, type FlagUsage } from './flags/usage.js';
+export { retireFlag, type RetireOptions, type RetireResult } from './flags/retire.js';
+export { findFlagReferences, type FlagReference } from './flags/references.js';
+export { generateFlagTypes, type CodegenOptions } from './flags/codegen.js';
+export type { FlagKey, FlagKeys } from './flags/types.js';
 export * from './snapshots/index.js';
 export { lintSql, lintSteps, formatFindings, rules as lintRules } from './lint/index.js';
 export type { Finding, LintOptions } from './lint/index.js';

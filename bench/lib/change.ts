@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { createJiti } from 'jiti';
 import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
-import type { LifecycleReporter } from '../../src/migration/lifecycle.js';
+import type { LifecycleReporter } from '../../src/migration/context.js';
 import { createMigrator } from '../../src/migration/migrator.js';
 import { nowMs, sleep } from './clock.js';
 import { createOrders, FLAG, MIGRATION_NAME, migrationProject, NEW_COLUMN } from './orders.js';

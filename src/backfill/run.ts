@@ -5,7 +5,7 @@ import { sleep, transaction } from '../db/transaction.js';
 import type { BackfillTask } from '../ops/operation.js';
 import { BACKFILL_GUC } from '../ops/triggers.js';
 import { ctidBatchSql, keysetBatchSql, sweepSql, type KeyColumn } from './batches.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
 
 /** A progress event, after every batch. */
 export interface BackfillProgress {

@@ -25,6 +25,8 @@ export interface CommandContext {
   out: Output;
   database: ProjectDatabase;
   globals: GlobalOptions;
+  /** Aborted by the first SIGINT/SIGTERM: long commands stop at their next boundary. */
+  signal?: AbortSignal;
 }
 
 /** The global options as seen from a subcommand. */

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { formatDuration } from '../duration.js';
-import type { LifecycleReporter } from '../migration/lifecycle.js';
+import type { LifecycleReporter } from '../migration/context.js';
 import type { Output } from './output.js';
 
 /**
@@ -23,7 +23,7 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
       out.info(`${c.cyan('›')} ${migration}: ${message}`);
     },
     step(_migration, e) {
-      const bookkeeping = e.step.sql.startsWith('--') && !options.verbose;
+      const bookkeeping = e.step.kind === 'bookkeeping' && !options.verbose;
       if (e.type === 'done' && !bookkeeping) out.info(`  ${c.green('✓')} ${e.step.description} ${c.dim(`(${formatDuration(e.durationMs)}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''})`)}`);
       else if (e.type === 'retry') out.info(`  ${c.yellow('↻')} ${bookkeeping ? 'waiting for the table lock' : e.step.description}: ${e.reason}, retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt})`);
       else if (e.type === 'skip' && options.verbose && !bookkeeping) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);

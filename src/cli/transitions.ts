@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import type { TransitionResult } from '../migration/lifecycle.js';
+import type { TransitionResult } from '../migration/context.js';
 import type { Output } from './output.js';
 
 /** Print what a lifecycle command did, for people and for --json. */

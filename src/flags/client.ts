@@ -414,7 +414,8 @@ export class FlagsClient {
   }
 
   private async flushUsage(): Promise<void> {
-    await this.usage?.flush(this.pool, this.table);
+    const everyMs = typeof this.options.telemetry === 'object' ? (this.options.telemetry.flushIntervalMs ?? 5_000) : 5_000;
+    await this.usage?.flush(this.pool, this.table, { version: this.currentVersion, everyMs });
   }
 
   private warn(message: string): void {

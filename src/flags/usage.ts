@@ -112,7 +112,7 @@ export class UsageRecorder {
    * Heartbeat plus the pending counts, into the current minute's rows. On
    * failure the counts are kept for the next attempt.
    */
-  async flush(q: Queryable, table: FlagTable): Promise<void> {
+  async flush(q: Queryable, table: FlagTable, loaded?: { version: number; everyMs: number }): Promise<void> {
     this.harvest(table);
     const batch = this.pending;
     this.pending = new Map();
@@ -120,9 +120,9 @@ export class UsageRecorder {
     const { id, appName, host, pid } = this.identity;
     try {
       await q.query(
-        `INSERT INTO ${s}.clients (id, app_name, host, pid) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET last_seen_at = now()`,
-        [id, appName, host, pid],
+        `INSERT INTO ${s}.clients (id, app_name, host, pid, flags_version, report_every_ms) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), flags_version = EXCLUDED.flags_version, report_every_ms = EXCLUDED.report_every_ms`,
+        [id, appName, host, pid, loaded?.version ?? null, loaded?.everyMs ?? null],
       );
       await this.prune(q);
       if (batch.size === 0) return;
@@ -155,4 +155,39 @@ export class UsageRecorder {
     await q.query(`DELETE FROM ${s}.flag_usage WHERE window_start < ${cutoff}`);
     await q.query(`DELETE FROM ${s}.clients c WHERE last_seen_at < ${cutoff} AND NOT EXISTS (SELECT 1 FROM ${s}.flag_usage u WHERE u.client_id = c.id)`);
   }
+}
+
+/** A flags client that has reported recently, with what it has loaded. */
+export interface LiveClient {
+  id: string;
+  appName: string;
+  host: string;
+  pid: number;
+  flagsVersion: number | null;
+  reportEveryMs: number | null;
+  lastSeenAt: Date;
+}
+
+/**
+ * Clients seen within three of their own reporting intervals (or `fallbackMs`
+ * for clients that do not say how often they report).
+ *
+ * @example
+ * const stale = (await liveClients(pool, 'curtain')).filter((c) => (c.flagsVersion ?? -1) < version);
+ */
+export async function liveClients(q: Queryable, schema: string, fallbackMs = 15_000): Promise<LiveClient[]> {
+  const { rows } = await q.query(
+    `SELECT id, app_name, host, pid, flags_version, report_every_ms, last_seen_at FROM ${quoteIdent(schema)}.clients
+      WHERE last_seen_at >= now() - make_interval(secs => 3 * coalesce(report_every_ms, $1)::float8 / 1000)`,
+    [fallbackMs],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    appName: r.app_name,
+    host: r.host,
+    pid: r.pid,
+    flagsVersion: r.flags_version === null ? null : Number(r.flags_version),
+    reportEveryMs: r.report_every_ms,
+    lastSeenAt: r.last_seen_at,
+  }));
 }

@@ -4,7 +4,8 @@ import { quoteQualified } from '../db/identifiers.js';
 import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
 import { flagUsage } from '../flags/usage.js';
-import type { LifecycleContext } from './lifecycle.js';
+import type { LifecycleContext } from './context.js';
+import { backfillTasks, type Program } from './program.js';
 import type { LoadedMigration } from './loader.js';
 import type { MigrationEntry, Project } from './project.js';
 
@@ -28,14 +29,16 @@ export interface GuardOptions {
 /**
  * Check every contract guard in order; the first that fails refuses with its
  * name (exit 3) unless forced. Returns what was checked, for the history.
+ * (The snapshot guard is the contract program's snapshot step.)
  */
 export async function runContractGuards(
   project: Project,
   entry: MigrationEntry,
   migration: LoadedMigration,
+  program: Program,
   options: GuardOptions,
   ctx: LifecycleContext,
-): Promise<Record<string, unknown>> {
+): Promise<{ passed: string[]; forced: string[] }> {
   const falseEvaluations =
     options.falseEvaluations ??
     (async (flag: string, windowMs: number) => {
@@ -91,7 +94,7 @@ export async function runContractGuards(
   // Re-verify now, not just at expand: a writer bypassing the trigger may have made a derived
   // column (a renamed or shadow column) diverge. Columns new code writes itself may differ.
   let outOfSync = record.verification?.outOfSync ?? 0;
-  for (const task of record.plan.backfill) {
+  for (const task of backfillTasks(program)) {
     if (task.recheck === undefined) continue;
     const { rows } = await ctx.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${quoteQualified(task.table.schema, task.table.name)} WHERE ${task.recheck}`,
@@ -113,19 +116,6 @@ export async function runContractGuards(
       'remove the flag check and the old path, then contract',
     );
   }
-  // Last, so a refused guard never leaves a snapshot behind.
-  let snapshotId: string | undefined;
-  if (migration.kind === 'schema') {
-    if (!options.snapshot) forced.push('snapshot');
-    else {
-      try {
-        snapshotId = await options.snapshot();
-        passed.push('snapshot');
-      } catch (err) {
-        check('snapshot', false, `could not take the pre-contract snapshot: ${(err as Error).message}`);
-      }
-    }
-  }
   void project;
-  return { passed, forced, snapshotId };
+  return { passed, forced };
 }

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { CurtainError } from '../errors.js';
 import { lintSql, lintSteps, type Finding, type Phase } from '../lint/index.js';
-import type { Operation, PlanContext, Step } from '../ops/operation.js';
+import type { Operation, PlanContext } from '../ops/operation.js';
 import type { PhaseFunction } from './define.js';
 import { loadMigration, type LoadedMigration, type MigrationFile } from './loader.js';
-import { planMigrationFor } from './planning.js';
-import type { StoredPlan } from './records.js';
-import { storePlan } from './records.js';
+import { programFor } from './planning.js';
+import type { Program, ProgramStep } from './program.js';
 
 /** Which phases to lint; the lifecycle lints the phase it is about to run. */
 export type LintPhase = 'expand' | 'contract' | 'abort';
@@ -15,8 +14,8 @@ export type LintPhase = 'expand' | 'contract' | 'abort';
 /** Where the SQL to lint comes from. */
 export interface LintMigrationOptions {
   phases?: LintPhase[];
-  /** The plan to lint (expand's plan, or the stored one); else planned against `pool` when given. */
-  plan?: StoredPlan;
+  /** The program to lint (expand's, or the stored one); else planned against `pool` when given. */
+  plan?: Program;
   /** A database to plan generated SQL against; without it, only the SQL written in the file is linted. */
   pool?: pg.Pool;
   schema?: string;
@@ -64,17 +63,18 @@ export async function lintMigration(file: MigrationFile, options: LintMigrationO
   let plan = options.plan;
   if (!plan && options.pool && operations.some((o) => o.kind !== 'sql')) {
     try {
-      plan = storePlan(await planMigrationFor(migration, options.pool, options.schema ?? 'curtain'));
+      plan = await programFor(migration, options.pool, options.schema ?? 'curtain');
     } catch (err) {
       findings.push(fileFinding(file.path, text, err, operationPosition(text, err)));
     }
   }
   if (plan) {
     const at = positionOf(text, 'operations');
-    const generated = (steps: Step[]) =>
-      steps.filter((s) => !s.description.startsWith('raw SQL') && !s.sql.startsWith('--')).map((s) => ({ sql: s.sql, inTransaction: s.transactional, generated: true }));
+    // Only what curtain generated: the user's op.sql was linted above, where it is written.
+    const generated = (steps: ProgramStep[]) =>
+      steps.flatMap((s) => (s.kind === 'sql' && s.origin !== 'user' ? [{ sql: s.sql, inTransaction: s.transactional, generated: true }] : []));
     for (const phase of phases) {
-      const steps = phase === 'expand' ? [...plan.expand, ...plan.afterBackfill] : plan[phase];
+      const steps = plan.phases[phase];
       const found = await lintSteps(generated(steps), { phase, file: file.path, generated: true });
       findings.push(...found.map((f) => ({ ...f, line: at.line, column: at.column })));
     }
@@ -84,7 +84,7 @@ export async function lintMigration(file: MigrationFile, options: LintMigrationO
 }
 
 /** Lint a migration before the lifecycle runs a phase; refuses on errors. */
-export async function assertLintClean(migration: LoadedMigration, phase: LintPhase, plan: StoredPlan): Promise<void> {
+export async function assertLintClean(migration: LoadedMigration, phase: LintPhase, plan: Program): Promise<void> {
   const findings = (await lintMigration(migration, { phases: [phase], plan })).filter((f) => f.severity === 'error');
   if (findings.length === 0) return;
   const lines = findings.slice(0, 10).map((f) => `  ${f.file ?? migration.path}:${f.line}:${f.column}  ${f.rule}  ${f.message}`);

@@ -153,7 +153,7 @@ export function defaultFlag(name: string): string {
 }
 
 /** Find one migration by full name or by the part after the timestamp. */
-export function findMigration<T extends MigrationFile>(files: T[], name: string): T {
+export function findMigration<T extends { name: string }>(files: T[], name: string): T {
   const exact = files.find((f) => f.name === name);
   if (exact) return exact;
   const matches = files.filter((f) => defaultFlag(f.name) === name || f.name.startsWith(name));

@@ -4,10 +4,19 @@ import { loadConfig, type Config, type UserConfig } from '../config.js';
 import { acquireMigrateLock } from '../db/advisory-lock.js';
 import { connect, type Database } from '../db/connect.js';
 import { configuredUrl } from '../db/open.js';
+import { UsageError } from '../errors.js';
 import { ensureStore } from '../store/store.js';
+import { stepLog, type StepLogEntry } from '../store/migrations.js';
+import type { LifecycleContext, LifecycleReporter, TransitionResult } from './context.js';
 import type { GuardOptions } from './guards.js';
-import { abort, contract, expand, switchFlag, type LifecycleContext, type LifecycleReporter, type TransitionResult } from './lifecycle.js';
+import { commandsAhead, isApplied, type Command, type Phase } from './machine.js';
+import { programFor } from './planning.js';
+import type { ProgramPhase, ProgramStep } from './program.js';
 import { Project, type MigrationEntry } from './project.js';
+import { abort } from './transitions/abort.js';
+import { contract } from './transitions/contract.js';
+import { expand } from './transitions/expand.js';
+import { switchFlag, type SwitchOptions } from './transitions/switch.js';
 
 /** Options of {@link createMigrator}. */
 export interface MigratorOptions extends Partial<UserConfig> {
@@ -19,28 +28,53 @@ export interface MigratorOptions extends Partial<UserConfig> {
   cwd?: string;
   actor?: string;
   reporter?: LifecycleReporter;
+  /** Stop every command at its next step or batch boundary (resumable). */
+  signal?: AbortSignal;
 }
 
-/** The lifecycle as a library: what the CLI does, without the CLI. */
+/** What {@link Migrator.expand} and friends take besides the name. */
+export interface RunOptions {
+  batchSize?: number;
+  batchDelayMs?: number;
+  /** Lint the SQL before expand and contract (default true). */
+  lint?: boolean;
+}
+
+/** One migration's program for the phases still ahead of it: what `migrate plan` prints. */
+export interface PlannedMigration {
+  name: string;
+  phase: Phase;
+  flag: string;
+  kind: 'schema' | 'code';
+  touches: string[];
+  /** For each command still possible, the steps it runs, in order; `done` marks steps an interrupted run finished. */
+  phases: { command: Command; steps: (ProgramStep & { done?: boolean })[] }[];
+}
+
+/** The lifecycle as a library: what the CLI does, through the same locked driver. */
 export interface Migrator {
   readonly config: Config;
   readonly pool: pg.Pool;
   /** Every migration with its phase. */
   status(): Promise<MigrationEntry[]>;
-  /** Expand one migration, or every pending one. */
-  expand(name?: string, options?: { batchSize?: number; batchDelayMs?: number }): Promise<TransitionResult[]>;
+  /** The programs ahead of one migration, or of every migration that has something ahead. */
+  plan(name?: string): Promise<PlannedMigration[]>;
+  /** Expand one migration, or every pending (and interrupted) one. All target files are loaded before anything changes. */
+  expand(name?: string, options?: RunOptions): Promise<TransitionResult[]>;
   /** Turn a migration's flag on (for `percent` of subjects) or `off`. */
-  switch(name: string, options?: { percent?: number; off?: boolean }): Promise<TransitionResult>;
-  /** Contract a switched migration after its guards pass. */
-  contract(name: string, options?: GuardOptions): Promise<TransitionResult>;
+  switch(name: string, options?: SwitchOptions): Promise<TransitionResult>;
+  /** Contract one switched migration, or every switched (and interrupted) one, after its guards pass. */
+  contract(name?: string, options?: GuardOptions & RunOptions): Promise<TransitionResult[]>;
   /** Undo an expand. */
   abort(name: string): Promise<TransitionResult>;
+  /** The steps the executor recorded for a migration, in the order they ran. */
+  log(name: string): Promise<StepLogEntry[]>;
   close(): Promise<void>;
 }
 
 /**
  * Drive migrations from code (tests, deploy scripts). Each call takes the
- * database-wide migrate lock, like the CLI.
+ * database-wide migrate lock, like the CLI, which is a thin shell over this.
  *
  * @example
  * const migrator = await createMigrator({ connectionString: process.env.DATABASE_URL, migrationsDir: 'migrations' });
@@ -49,62 +83,117 @@ export interface Migrator {
  * await migrator.close();
  */
 export async function createMigrator(options: MigratorOptions = {}): Promise<Migrator> {
-  const { connectionString, pool: givenPool, cwd, actor, reporter, ...overrides } = options;
+  const { connectionString, pool: givenPool, cwd, actor, reporter, signal, ...overrides } = options;
   const config = await loadConfig({ cwd, overrides });
   let database: Database | undefined;
   let pool = givenPool;
   if (!pool) {
     const url = configuredUrl(config, connectionString)?.url;
-    if (!url) throw new Error('createMigrator needs connectionString, pool, or DATABASE_URL');
+    if (!url) throw new UsageError('createMigrator needs connectionString, pool, or DATABASE_URL');
     database = await connect(url);
     pool = database.pool;
   }
   await ensureStore(pool, config.schema);
-  const ctx = (extra: Partial<LifecycleContext> = {}): LifecycleContext => ({
+  return openMigrator({ config, pool, actor, reporter, signal, close: () => database?.close() });
+}
+
+/**
+ * A migrator over an open pool and a loaded configuration (the CLI's way in).
+ *
+ * @example
+ * const migrator = openMigrator({ config, pool, reporter });
+ */
+export function openMigrator(o: {
+  config: Config;
+  pool: pg.Pool;
+  actor?: string;
+  reporter?: LifecycleReporter;
+  signal?: AbortSignal;
+  close?: () => Promise<void> | undefined;
+}): Migrator {
+  const { config, pool } = o;
+  const ctx = (extra: RunOptions = {}): LifecycleContext => ({
     config,
-    pool: pool!,
-    actor: actor ?? defaultActor(),
-    reporter,
+    pool,
+    actor: o.actor ?? defaultActor(),
+    reporter: o.reporter,
+    signal: o.signal,
     ...extra,
   });
-  const locked = async <T>(command: string, fn: (project: Project) => Promise<T>): Promise<T> => {
-    const lock = await acquireMigrateLock(pool!, config.schema, { command, waitMs: config.lockWaitMs });
+  const locked = async <T>(command: string, fn: (project: Project, fence: LifecycleContext['fence']) => Promise<T>): Promise<T> => {
+    const lock = await acquireMigrateLock(pool, config.schema, { command, waitMs: config.lockWaitMs });
     try {
-      const project = await Project.open(config, pool!);
+      const project = await Project.open(config, pool);
       project.assertUnchanged();
-      return await fn(project);
+      return await fn(project, undefined);
     } finally {
       await lock.release();
     }
+  };
+  /** Run `command` on each target in turn, each against a freshly read project (the previous one changed it). */
+  const each = async (project: Project, targets: MigrationEntry[], run: (p: Project, e: MigrationEntry) => Promise<TransitionResult>) => {
+    // Load every target first: a broken file refuses the whole set before anything changes.
+    for (const t of targets) if (t.file) await project.load(t);
+    const results: TransitionResult[] = [];
+    for (const t of targets) {
+      const fresh = await Project.open(config, pool);
+      results.push(await run(fresh, fresh.find(t.name)));
+    }
+    return results;
   };
   return {
     config,
     pool,
     async status() {
-      return (await Project.open(config, pool!)).entries;
+      return (await Project.open(config, pool)).entries;
+    },
+    async plan(name) {
+      const project = await Project.open(config, pool);
+      project.assertUnchanged();
+      const entries = name ? [project.find(name)] : project.entries.filter((e) => e.file && commandsAhead(e.phase).length > 0);
+      const plans: PlannedMigration[] = [];
+      for (const entry of entries) {
+        const migration = await project.load(entry);
+        const program = entry.record && isApplied(entry.phase) ? project.program(entry, migration) : await programFor(migration, pool, config.schema);
+        const log = entry.record ? await stepLog(pool, config.schema, entry.name) : [];
+        const done = (phase: string, index: number) => log.some((l) => l.phase === phase && l.index === index);
+        plans.push({
+          name: entry.name,
+          phase: entry.phase,
+          flag: migration.flag,
+          kind: migration.kind,
+          touches: program.touches,
+          phases: commandsAhead(entry.phase).map((command) => ({
+            command,
+            steps: program.phases[command as ProgramPhase].map((s, i) => (done(command, i) && isApplied(entry.phase) ? { ...s, done: true } : s)),
+          })),
+        });
+      }
+      return plans;
     },
     async expand(name, opts = {}) {
-      return locked('expand', async (project) => {
-        const names = (name ? [project.find(name)] : project.expandable()).map((e) => e.name);
-        const results: TransitionResult[] = [];
-        for (const n of names) {
-          const fresh = await Project.open(config, pool!);
-          results.push(await expand(fresh, fresh.find(n), ctx(opts)));
-        }
-        return results;
-      });
+      return locked('expand', (project) =>
+        each(project, name ? [project.find(name)] : project.targets('expand'), (p, e) => expand(p, e, ctx(opts))),
+      );
     },
     async switch(name, opts = {}) {
       return locked('switch', (project) => switchFlag(project, project.find(name), opts, ctx()));
     },
     async contract(name, opts = {}) {
-      return locked('contract', (project) => contract(project, project.find(name), opts, ctx()));
+      const { batchSize, batchDelayMs, lint, ...guards } = opts;
+      return locked('contract', (project) =>
+        each(project, name ? [project.find(name)] : project.targets('contract'), (p, e) => contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
+      );
     },
     async abort(name) {
       return locked('abort', (project) => abort(project, project.find(name), ctx()));
     },
+    async log(name) {
+      const project = await Project.open(config, pool);
+      return stepLog(pool, config.schema, project.find(name).name);
+    },
     async close() {
-      await database?.close();
+      await o.close?.();
     },
   };
 }

@@ -1,14 +1,11 @@
 import type pg from 'pg';
-import { runBackfill, verifyBackfill } from '../backfill/index.js';
-import type { BackfillProgress } from '../backfill/index.js';
 import { quoteQualified } from '../db/identifiers.js';
 import { CurtainError, MigrationFileError } from '../errors.js';
-import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation } from '../ops/operation.js';
+import { emptyPlan, type MigrationPlan, type Operation } from '../ops/operation.js';
 import { planMigration } from '../ops/plan.js';
-import type { LifecycleContext } from './lifecycle.js';
 import type { LoadedMigration } from './loader.js';
+import { buildProgram, type Program, type ProgramOptions } from './program.js';
 
-export type { BackfillProgress };
 
 /**
  * Plan a migration against the live catalog: what each phase will run.
@@ -58,25 +55,21 @@ async function checkUpExpressions(plan: MigrationPlan, pool: pg.Pool, migration:
   }
 }
 
+/** Which custom functions a migration has, and its kind: what its program is built from besides the plan. */
+export function programOptionsOf(migration: LoadedMigration): ProgramOptions {
+  const d = migration.definition;
+  return { custom: { expand: Boolean(d.expand), contract: Boolean(d.contract), abort: Boolean(d.abort) }, kind: migration.kind };
+}
+
 /**
- * Backfill every task in keyset batches (resuming from checkpoints), then
- * verify: the number of rows whose new side differs from up(old side).
+ * Plan a migration against the live catalog and turn the plan into its
+ * program: every phase's steps in the order they will run.
+ *
+ * @example
+ * const program = await programFor(migration, pool, 'curtain');
+ * program.phases.expand.map((s) => s.description);
  */
-export async function runBackfillTasks(tasks: BackfillTask[], ctx: LifecycleContext, migration: string): Promise<number> {
-  let outOfSync = 0;
-  for (const task of tasks) {
-    await runBackfill(ctx.pool, task, {
-      schema: ctx.config.schema,
-      migration,
-      batchSize: ctx.batchSize ?? ctx.config.backfill.batchSize,
-      batchDelayMs: ctx.batchDelayMs ?? ctx.config.backfill.batchDelayMs,
-      targetBatchMs: ctx.config.backfill.targetBatchTimeMs,
-      lockTimeoutMs: ctx.config.lockTimeoutMs,
-      signal: ctx.signal,
-      onProgress: (p) => ctx.reporter?.backfill?.(migration, p),
-    });
-    if (ctx.signal?.aborted) throw new CurtainError(`backfill of ${migration} was interrupted; rerun expand to resume`);
-  }
-  for (const task of tasks) outOfSync += (await verifyBackfill(ctx.pool, task)).outOfSync;
-  return outOfSync;
+export async function programFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<Program> {
+  const plan = await planMigrationFor(migration, pool, schema);
+  return buildProgram({ ...plan, authority: { old: plan.authority('old'), new: plan.authority('new') } }, programOptionsOf(migration));
 }

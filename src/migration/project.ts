@@ -2,25 +2,22 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { MigrationFileError } from '../errors.js';
+import { listRecords, type MigrationRecord } from '../store/migrations.js';
 import { discoverMigrations, findMigration, loadMigration, type LoadedMigration, type MigrationFile } from './loader.js';
-import { listRecords, type MigrationRecord } from './records.js';
+import { isApplied, isInFlight, phaseOf, runs, type Command, type Phase } from './machine.js';
+import { programOptionsOf } from './planning.js';
+import { programOf, type Program } from './program.js';
 
 /** A migration file next to what the database knows of it. */
 export interface MigrationEntry {
   file?: MigrationFile;
   record?: MigrationRecord;
   name: string;
-  /** `pending` when the database has no live record of it. */
-  phase: MigrationRecord['phase'] | 'pending';
+  /** The phase as the machine sees it (`pending` when the database has no live record of it). */
+  phase: Phase;
   /** The applied file no longer matches the checksum recorded at expand. */
   changed: boolean;
 }
-
-/** Phases between the start of expand and the end of contract or abort. */
-const IN_FLIGHT = new Set(['expanding', 'expanded', 'switched', 'contracting', 'aborting']);
-
-/** Phases in which a migration's file is "applied" and so immutable. */
-const APPLIED = new Set(['expanding', 'expanded', 'switched', 'contracting', 'contracted', 'aborting']);
 
 /** The state of a project's migrations: files on disk and rows in the database, joined by name. */
 export class Project {
@@ -44,10 +41,11 @@ export class Project {
     const byName = new Map<string, MigrationEntry>();
     for (const file of files) byName.set(file.name, { file, name: file.name, phase: 'pending', changed: false });
     for (const record of records) {
-      const entry = byName.get(record.name) ?? { name: record.name, phase: 'pending' as const, changed: false };
+      const phase = phaseOf(record.phase);
+      const entry = byName.get(record.name) ?? { name: record.name, phase, changed: false };
       entry.record = record;
-      entry.phase = record.phase === 'aborted' ? 'pending' : record.phase;
-      entry.changed = Boolean(entry.file && APPLIED.has(record.phase) && entry.file.checksum !== record.checksum);
+      entry.phase = phase;
+      entry.changed = Boolean(entry.file && isApplied(phase) && entry.file.checksum !== record.checksum);
       byName.set(record.name, entry);
     }
     const entries = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -66,22 +64,21 @@ export class Project {
     }
   }
 
-  /** The entry for a name (full, or the part after the timestamp). */
+  /** The entry for a name (full, the part after the timestamp, or a prefix), with or without a file. */
   find(name: string): MigrationEntry {
-    const withFiles = this.entries.filter((e) => e.file).map((e) => ({ ...e.file!, entry: e }));
-    const exactRecord = this.entries.find((e) => e.name === name);
-    if (exactRecord) return exactRecord;
-    return findMigration(withFiles, name).entry;
+    const exact = this.entries.find((e) => e.name === name);
+    if (exact) return exact;
+    return findMigration(this.entries, name);
   }
 
-  /** What `expand` with no name works on, in order: pending migrations and interrupted expands. */
-  expandable(): MigrationEntry[] {
-    return this.entries.filter((e) => e.file && (e.phase === 'pending' || e.phase === 'expanding'));
+  /** What a command with no name works on, in order: every migration the machine lets it run on (with a file). */
+  targets(command: Command): MigrationEntry[] {
+    return this.entries.filter((e) => e.file && runs(command, e.phase));
   }
 
   /** Migrations between expand and the end of contract or abort. */
   inFlight(): MigrationEntry[] {
-    return this.entries.filter((e) => IN_FLIGHT.has(e.phase));
+    return this.entries.filter((e) => isInFlight(e.phase));
   }
 
   /** Load an entry's file, which must exist. */
@@ -94,5 +91,10 @@ export class Project {
       );
     }
     return loadMigration(entry.file);
+  }
+
+  /** The program persisted when the entry was expanded. */
+  program(entry: MigrationEntry, migration: LoadedMigration): Program {
+    return programOf(entry.record!.plan, programOptionsOf(migration));
   }
 }

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../db/identifiers.js';
+import { quoteLiteral, quoteQualified } from '../db/identifiers.js';
 import { createSnapshot } from '../snapshots/index.js';
-import type { LifecycleContext } from './lifecycle.js';
+import { reusableSnapshot } from '../snapshots/catalog.js';
+import type { LifecycleContext } from './context.js';
 import type { LoadedMigration } from './loader.js';
-import type { StoredPlan } from './records.js';
+import type { Program } from './program.js';
 
 /** Which automatic snapshot: before switch turns the flag on, or before contract drops anything. */
 export type AutoSnapshotPoint = 'switch' | 'contract';
@@ -23,7 +24,7 @@ export function snapshotWanted(point: AutoSnapshotPoint, migration: LoadedMigrat
  * the tables contract destroys or rewrites (and, before switch, every table
  * whose columns it touches), as far as they exist.
  */
-export async function snapshotTables(point: AutoSnapshotPoint, migration: LoadedMigration, plan: StoredPlan, ctx: LifecycleContext): Promise<string[]> {
+export async function snapshotTables(point: AutoSnapshotPoint, migration: LoadedMigration, plan: Program, ctx: LifecycleContext): Promise<string[]> {
   const wanted = new Set<string>(migration.definition.snapshot?.tables ?? []);
   if (wanted.size === 0) {
     for (const t of plan.affectedTables) wanted.add(`${t.schema}.${t.name}`);
@@ -56,19 +57,14 @@ export async function snapshotTables(point: AutoSnapshotPoint, migration: Loaded
 export async function takeAutoSnapshot(
   point: AutoSnapshotPoint,
   migration: LoadedMigration,
-  plan: StoredPlan,
+  plan: Program,
   ctx: LifecycleContext,
 ): Promise<string | undefined> {
   const tables = await snapshotTables(point, migration, plan, ctx);
   if (tables.length === 0) return undefined;
   // A command killed after its snapshot but before its own commit reuses that snapshot on the rerun.
-  const { rows: reusable } = await ctx.pool.query<{ id: string }>(
-    `SELECT s.id FROM ${quoteIdent(ctx.config.schema)}.snapshots s JOIN ${quoteIdent(ctx.config.schema)}.migrations m ON m.name = s.migration
-      WHERE s.migration = $1 AND s.phase = $2 AND s.status = 'complete' AND s.created_at > m.updated_at
-      ORDER BY s.created_at DESC LIMIT 1`,
-    [migration.name, point],
-  );
-  if (reusable[0]) return reusable[0].id;
+  const reusable = await reusableSnapshot(ctx.pool, ctx.config.schema, migration.name, point);
+  if (reusable) return reusable;
   const strategy = ctx.config.snapshots.strategy === 'clone' ? 'tables' : ctx.config.snapshots.strategy; // a clone is refused under our own connections
   const record = await createSnapshot(ctx.pool, {
     schema: ctx.config.schema,

@@ -45,6 +45,8 @@ export interface Step {
    * them are not held for the whole scan.
    */
   ownTransaction?: boolean;
+  /** `user` for SQL the migration's author wrote (`op.sql`): lint reports it where it is written, not as generated SQL. */
+  origin?: 'user';
 }
 
 /** A table name as resolved against the catalog. */

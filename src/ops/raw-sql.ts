@@ -48,9 +48,9 @@ export function rawSql(options: SqlOperationOptions): Operation {
     validate() {},
     plan() {
       const p = emptyOperationPlan();
-      p.expand.push(step('raw SQL (up)', expressionText(o.up), lock, tx));
-      if (o.down !== undefined) p.abort.push(step('raw SQL (down)', expressionText(o.down), lock, tx));
-      if (o.onContract !== undefined) p.contract.push(step('raw SQL (on contract)', expressionText(o.onContract), lock, tx));
+      p.expand.push({ ...step('raw SQL (up)', expressionText(o.up), lock, tx), origin: 'user' });
+      if (o.down !== undefined) p.abort.push({ ...step('raw SQL (down)', expressionText(o.down), lock, tx), origin: 'user' });
+      if (o.onContract !== undefined) p.contract.push({ ...step('raw SQL (on contract)', expressionText(o.onContract), lock, tx), origin: 'user' });
       p.touches.push(...(o.touches ?? []));
       return p;
     },

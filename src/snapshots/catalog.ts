@@ -75,3 +75,22 @@ export async function allRecords(q: Queryable, schema: string): Promise<Snapshot
   const { rows } = await q.query<Row>(`SELECT ${COLUMNS} FROM ${table(schema)} ORDER BY created_at DESC, id DESC`);
   return rows.map(toRecord);
 }
+
+/**
+ * A complete snapshot taken for a migration's phase since the migration last
+ * changed: a command killed after its snapshot but before its own commit
+ * reuses it on the rerun instead of taking another.
+ *
+ * @example
+ * const id = await reusableSnapshot(pool, 'curtain', '20260101_split_name', 'contract');
+ */
+export async function reusableSnapshot(q: Queryable, schema: string, migration: string, phase: string): Promise<string | undefined> {
+  const s = quoteIdent(schema);
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT sn.id FROM ${s}.snapshots sn JOIN ${s}.migrations m ON m.name = sn.migration
+      WHERE sn.migration = $1 AND sn.phase = $2 AND sn.status = 'complete' AND sn.created_at > m.updated_at
+      ORDER BY sn.created_at DESC LIMIT 1`,
+    [migration, phase],
+  );
+  return rows[0]?.id;
+}

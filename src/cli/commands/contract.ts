@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { contract, type TransitionResult } from '../../migration/lifecycle.js';
 import { withContext } from '../context.js';
-import { openLifecycle } from '../lifecycle-context.js';
+import { migratorFor } from '../migrator.js';
 import { printTransitions } from '../transitions.js';
 
 export function register(program: Command): void {
@@ -13,31 +12,16 @@ export function register(program: Command): void {
     .option('--no-snapshot', 'skip the snapshot of what contract removes (needs --yes)')
     .option('--no-lint', 'skip the safety rules (needs --yes)')
     .action(async (name: string | undefined, opts: { force?: string[]; snapshot: boolean; lint: boolean }, command: Command) => {
-      await withContext(
-        command,
-        async (ctx) => {
-          if (!opts.snapshot && !ctx.globals.yes) throw new UsageError('--no-snapshot skips a safety net; add --yes to confirm');
-          if (!opts.lint && !ctx.globals.yes) throw new UsageError('--no-lint skips the safety rules; add --yes to confirm');
-          const { project, lifecycle, reporter } = await openLifecycle(ctx, { lint: opts.lint });
-          const targets = name ? [project.find(name)] : project.entries.filter((e) => e.phase === 'switched' || e.phase === 'contracting');
-          const results: TransitionResult[] = [];
-          try {
-            for (const entry of targets) {
-              results.push(
-                await contract(
-                  project,
-                  entry,
-                  { force: opts.force, takeSnapshot: opts.snapshot ? undefined : false },
-                  lifecycle,
-                ),
-              );
-            }
-          } finally {
-            reporter.finish();
-          }
+      await withContext(command, async (ctx) => {
+        if (!opts.snapshot && !ctx.globals.yes) throw new UsageError('--no-snapshot skips a safety net; add --yes to confirm');
+        if (!opts.lint && !ctx.globals.yes) throw new UsageError('--no-lint skips the safety rules; add --yes to confirm');
+        const { migrator, finish } = migratorFor(ctx);
+        try {
+          const results = await migrator.contract(name, { force: opts.force, takeSnapshot: opts.snapshot ? undefined : false, lint: opts.lint });
           printTransitions(ctx.out, 'contract', results);
-        },
-        { mutating: 'contract' },
-      );
+        } finally {
+          finish();
+        }
+      });
     });
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../duration.js';
-import { quoteIdent } from '../../db/identifiers.js';
 import { findFlagReferences } from '../../flags/references.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
-import { listEvents } from '../../migration/records.js';
+import { commandsFrom, isApplied, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
+import { backfillSummaries } from '../../store/checkpoints.js';
+import { listEvents, stepLog } from '../../store/migrations.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
 import { withContext, type CommandContext } from '../context.js';
 
@@ -24,11 +25,7 @@ export function register(program: Command): void {
 
 async function overview(ctx: CommandContext, project: Project): Promise<void> {
   const flags = new Map((await listFlags(ctx.database.pool, ctx.config.schema)).map((f) => [f.key, f]));
-  const { rows: checkpoints } = await ctx.database.pool.query(
-    `SELECT migration, sum(rows_done)::bigint AS done, sum(rows_total)::bigint AS total, bool_and(done) AS finished
-       FROM ${quoteIdent(ctx.config.schema)}.backfill_checkpoints GROUP BY migration`,
-  );
-  const progress = new Map(checkpoints.map((r) => [r.migration as string, r]));
+  const progress = new Map((await backfillSummaries(ctx.database.pool, ctx.config.schema)).map((s) => [s.migration, s]));
   const items = project.entries.map((e) => {
     const flagKey = e.record?.flag;
     const flag = flagKey ? flags.get(flagKey) : undefined;
@@ -39,7 +36,9 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       kind: e.record?.kind ?? null,
       flag: flagKey ?? null,
       flagState: flag ? flagState(flag) : null,
-      backfill: cp ? { rowsDone: Number(cp.done), rowsTotal: cp.total === null ? null : Number(cp.total), done: cp.finished } : null,
+      backfill: cp ? { rowsDone: cp.rowsDone, rowsTotal: cp.rowsTotal, done: cp.done } : null,
+      // The commands that move it from here (none only at the end of the lifecycle).
+      next: e.file ? commandsFrom(e.phase) : [],
       changed: e.changed,
       missingFile: !e.file,
       updatedAt: e.record?.updatedAt ?? null,
@@ -51,16 +50,17 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
     ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
   }
   const c = ctx.out.color;
-  const paint = (phase: string) =>
-    phase === 'contracted' ? c.green(phase) : phase === 'pending' ? c.dim(phase) : phase.endsWith('ing') ? c.yellow(phase) : c.cyan(phase);
+  const paint = (phase: Phase) =>
+    TERMINAL.includes(phase) ? c.green(phase) : !isApplied(phase) ? c.dim(phase) : isInterrupted(phase) ? c.yellow(phase) : c.cyan(phase);
   ctx.out.table(
-    ['migration', 'phase', 'flag', 'state', 'backfill', 'updated'],
+    ['migration', 'phase', 'flag', 'state', 'backfill', 'next', 'updated'],
     items.map((i) => [
       i.name + (i.changed ? c.red(' (CHANGED)') : i.missingFile ? c.red(' (file missing)') : ''),
       paint(i.phase),
       i.flag ?? '',
       i.flagState ?? '',
       i.backfill ? `${i.backfill.rowsDone}${i.backfill.rowsTotal === null ? '' : `/${i.backfill.rowsTotal}`}${i.backfill.done ? ' ✓' : ''}` : '',
+      i.next.join(', '),
       i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
     ]),
   );
@@ -122,11 +122,7 @@ export function flagState(flag: FlagRow): string {
 
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {
   const events = entry.record ? await listEvents(ctx.database.pool, ctx.config.schema, entry.name) : [];
-  const { rows: steps } = await ctx.database.pool.query(
-    `SELECT phase, idx, description, lock, attempts, duration_ms, finished_at FROM ${quoteIdent(ctx.config.schema)}.steps
-      WHERE migration = $1 ORDER BY finished_at, idx`,
-    [entry.name],
-  );
+  const steps = entry.record ? await stepLog(ctx.database.pool, ctx.config.schema, entry.name) : [];
   ctx.out.result({
     name: entry.name,
     phase: entry.phase,
@@ -135,7 +131,8 @@ async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<voi
     changed: entry.changed,
     verification: entry.record?.verification ?? null,
     events,
-    steps: steps.map((s) => ({ phase: s.phase, index: s.idx, description: s.description, lock: s.lock, attempts: s.attempts, durationMs: s.duration_ms, finishedAt: s.finished_at })),
+    steps: steps.map((s) => ({ phase: s.phase, index: s.index, description: s.description, lock: s.lock, attempts: s.attempts, durationMs: s.durationMs, finishedAt: s.finishedAt })),
+    next: entry.file ? commandsFrom(entry.phase) : [],
   });
   ctx.out.line(`${ctx.out.color.bold(entry.name)}  ${entry.phase}${entry.record ? `  flag ${entry.record.flag}` : ''}`);
   if (entry.record?.description) ctx.out.line(entry.record.description);

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { switchFlag } from '../../migration/lifecycle.js';
 import { withContext } from '../context.js';
-import { openLifecycle } from '../lifecycle-context.js';
+import { migratorFor } from '../migrator.js';
 import { printTransitions } from '../transitions.js';
 
 export function register(program: Command): void {
@@ -17,21 +16,15 @@ export function register(program: Command): void {
       if (percent !== undefined && (!Number.isInteger(percent) || percent < 0 || percent > 100)) {
         throw new UsageError(`--percent must be a whole number from 0 to 100, got ${opts.percent}`);
       }
-      await withContext(
-        command,
-        async (ctx) => {
-          if (!opts.snapshot && !ctx.globals.yes) throw new UsageError('--no-snapshot skips a safety net; add --yes to confirm');
-          const { project, lifecycle } = await openLifecycle(ctx);
-          const entry = project.find(name);
-          const result = await switchFlag(
-            project,
-            entry,
-            { percent, off: opts.off, snapshot: opts.snapshot ? undefined : false },
-            lifecycle,
-          );
+      await withContext(command, async (ctx) => {
+        if (!opts.snapshot && !ctx.globals.yes) throw new UsageError('--no-snapshot skips a safety net; add --yes to confirm');
+        const { migrator, finish } = migratorFor(ctx);
+        try {
+          const result = await migrator.switch(name, { percent, off: opts.off, snapshot: opts.snapshot ? undefined : false });
           printTransitions(ctx.out, 'switch', [result]);
-        },
-        { mutating: 'switch' },
-      );
+        } finally {
+          finish();
+        }
+      });
     });
 }

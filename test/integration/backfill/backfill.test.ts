@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCheckpoint } from '../../../src/backfill/checkpoint.js';
+import { readCheckpoint } from '../../../src/store/checkpoints.js';
 import { runBackfill, type BackfillProgress } from '../../../src/backfill/run.js';
 import { verifyBackfill } from '../../../src/backfill/verify.js';
 import type { Database } from '../../../src/db/connect.js';

@@ -6,7 +6,7 @@ import { op, sql } from '../../../src/ops/index.js';
 import { planMigration } from '../../../src/ops/plan.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { abortProperty, DEFAULT, lifecycleProperty, readMap, type Scenario, type Side } from './harness.js';
-import { applySteps, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
+import { abort, applySteps, contract, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
 
 let tdb: TestDatabase;
 let conn: Database;
@@ -108,7 +108,7 @@ describe('addColumn', () => {
     await pool.query(`UPDATE app.items SET qty = 5, amount = 1 WHERE id = 2`);
     const switched = await pool.query(`SELECT id, amount FROM app.items WHERE id IN (2, 28) ORDER BY id`);
     expect(switched.rows).toEqual([{ id: 2, amount: 1 }, { id: 28, amount: 99 }]);
-    await applySteps(pool, plan.contract);
+    await contract(pool, plan);
     const cols = await pool.query(
       `SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'items' ORDER BY ordinal_position`,
     );
@@ -128,7 +128,7 @@ describe('addColumn', () => {
     await reset(pool);
     const plan2 = await planMigration(ops(), { db: pool, migration: 'add2', flag: 'f', schema: CURTAIN });
     await expand(pool, plan2, 'add2');
-    await applySteps(pool, plan2.abort);
+    await abort(pool, plan2);
     expect(await catalogSnapshot(pool, 'app')).toEqual(before);
   });
 });

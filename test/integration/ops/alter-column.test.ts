@@ -7,7 +7,7 @@ import { shadowColumn } from '../../../src/ops/alter-column.js';
 import { planMigration } from '../../../src/ops/plan.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { abortProperty, DEFAULT, lifecycleProperty, readMap, type Scenario, type Side } from './harness.js';
-import { applySteps, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
+import { abort, applySteps, contract, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
 
 let tdb: TestDatabase;
 let conn: Database;
@@ -115,7 +115,7 @@ describe('alterColumn in place', () => {
     await expect(pool.query(`INSERT INTO app.users (id, nick) VALUES (100, 'n1')`)).rejects.toThrow(/duplicate/);
     await expect(pool.query(`INSERT INTO app.users (id, nick, age) VALUES (100, 'x', 7)`)).rejects.toThrow(/foreign key/);
     await pool.query(`INSERT INTO app.users (id, nick, age) VALUES (100, 'x', NULL)`);
-    await applySteps(pool, plan.contract);
+    await contract(pool, plan);
     const cols = await pool.query(
       `SELECT column_name, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'users' ORDER BY ordinal_position`,
     );
@@ -142,7 +142,7 @@ describe('alterColumn in place', () => {
     const plan = await planMigration(ops(), { db: pool, migration: 'alt_inplace_abort', flag: 'f', schema: CURTAIN });
     await expand(pool, plan, 'alt_inplace_abort');
     await authority(pool, plan, 'new');
-    await applySteps(pool, plan.abort);
+    await abort(pool, plan);
     expect(await catalogSnapshot(pool, 'app')).toEqual(before);
   });
 
@@ -163,7 +163,7 @@ describe('alterColumn in place', () => {
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM app.users WHERE "${shadow}" IS DISTINCT FROM coalesce(nick, 'anon')`);
     expect(rows[0].n).toBe(0);
     await authority(pool, plan, 'new');
-    await applySteps(pool, plan.contract);
+    await contract(pool, plan);
     const after = await pool.query(`SELECT id, nick FROM app.users WHERE id IN (1, 6, 7, 101, 102) ORDER BY id`);
     expect(after.rows).toEqual([
       { id: 1, nick: 'anon' },

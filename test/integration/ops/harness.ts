@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { expect } from 'vitest';
 import { planMigration } from '../../../src/ops/plan.js';
 import type { Authority, MigrationPlan, Operation } from '../../../src/ops/operation.js';
-import { applySteps, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
+import { abort, applySteps, contract, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
 
 /** "The writer does not mention the column". */
 export const DEFAULT = Symbol('default');
@@ -163,7 +163,7 @@ export async function lifecycleProperty<V>(pool: pg.Pool, s: Scenario<V>, numRun
         await phase('new', switched, 'switched');
         await phase('old', backOff, 'switched back off');
         await authority(pool, plan, 'new');
-        await applySteps(pool, plan.contract);
+        await contract(pool, plan);
         const after = s.contracted ?? s.new;
         await check(pool, model, after, 'after contract');
         await run(pool, s, model, contracted.filter((c) => c.side !== 'both'), { old: after, new: after });
@@ -187,7 +187,7 @@ export async function abortProperty<V>(pool: pg.Pool, s: Scenario<V>, numRuns = 
       await expand(pool, plan, migration);
       await authority(pool, plan, 'new');
       await run(pool, s, model, expanded, { old: s.old, new: s.new }, 'new');
-      await applySteps(pool, plan.abort);
+      await abort(pool, plan);
       expect(await catalogSnapshot(pool, s.schema)).toEqual(before);
       await check(pool, model, s.old, 'old side after abort');
     }),

@@ -1,63 +1,83 @@
 /**
- * Test-local stand-ins for the executor (written elsewhere): run a phase's
- * steps the way the runner will (transactional steps together in one
- * transaction, then the others alone), and snapshot the catalog so abort can
- * be compared with the state before expand.
+ * Run planners' output through the real executor, as the lifecycle does:
+ * the plan becomes the program (same order, own transactions, cleanup,
+ * lock_timeout), with the backfill and its verification for real and the
+ * lifecycle's own bookkeeping (records, flags, guards, snapshots) left out.
+ * Also: snapshot the catalog so abort can be compared with the state before expand.
  */
 import type pg from 'pg';
 import { runBackfill } from '../../../src/backfill/run.js';
 import { verifyBackfill } from '../../../src/backfill/verify.js';
+import { runProgram, type StepRuntime } from '../../../src/migration/executor.js';
+import { buildProgram, type Program, type ProgramPhase, type ProgramStep } from '../../../src/migration/program.js';
 import type { Authority, MigrationPlan, Step } from '../../../src/ops/operation.js';
 import { ensureStore } from '../../../src/store/store.js';
 
 export const CURTAIN = 'curtain';
 
-/** Run steps: transactional ones in one transaction first, then the others one by one. */
-export async function applySteps(pool: pg.Pool, steps: Step[]): Promise<void> {
-  const tx = steps.filter((s) => s.transactional);
-  if (tx.length > 0) {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      for (const s of tx) {
-        try {
-          await c.query(s.sql);
-        } catch (err) {
-          throw new Error(`step "${s.description}" failed: ${(err as Error).message}\n${s.sql}`);
+let runs = 0;
+
+/** The program a migration with this plan (and no custom functions) runs. */
+export function programOf(plan: MigrationPlan): Program {
+  return buildProgram({ ...plan, authority: { old: plan.authority('old'), new: plan.authority('new') } }, { custom: {}, kind: 'schema' });
+}
+
+function runtime(pool: pg.Pool, migration: string): StepRuntime {
+  return {
+    async inTransaction() {},
+    async alone(step) {
+      if (step.kind === 'backfill') await runBackfill(pool, step.task, { schema: CURTAIN, migration, batchSize: 7 });
+      if (step.kind === 'verify') {
+        for (const task of step.tasks) {
+          const v = await verifyBackfill(pool, task);
+          if (v.outOfSync !== 0) throw new Error(`${v.outOfSync} rows out of sync in ${v.table}`);
         }
       }
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
-  for (const s of steps.filter((x) => !x.transactional)) {
-    try {
-      await pool.query(s.sql);
-    } catch (err) {
-      throw new Error(`step "${s.description}" failed: ${(err as Error).message}\n${s.sql}`);
-    }
-  }
+    },
+  };
 }
 
-/** expand → backfill → verify → afterBackfill, as the runner does it. */
-export async function expand(pool: pg.Pool, plan: MigrationPlan, migration: string): Promise<void> {
+/** Run steps through the executor, in the order given (each run recorded under a phase name of its own). */
+export async function runSteps(pool: pg.Pool, steps: ProgramStep[], migration = 'test'): Promise<void> {
   await ensureStore(pool, CURTAIN);
-  await applySteps(pool, plan.expand);
-  for (const task of plan.backfill) {
-    await runBackfill(pool, task, { schema: CURTAIN, migration, batchSize: 7 });
-    const v = await verifyBackfill(pool, task);
-    if (v.outOfSync !== 0) throw new Error(`${v.outOfSync} rows out of sync in ${v.table}`);
-  }
-  await applySteps(pool, plan.afterBackfill);
+  await runProgram(steps, {
+    pool,
+    schema: CURTAIN,
+    migration,
+    phase: `run-${process.pid}-${++runs}`,
+    lockTimeoutMs: 1000,
+    retries: 10,
+    runtime: runtime(pool, migration),
+  });
 }
 
-/** Flip the authority (what switch does in the flag's transaction). */
+/** Plain planner steps through the executor (e.g. only expand's DDL). */
+export async function applySteps(pool: pg.Pool, steps: Step[]): Promise<void> {
+  await runSteps(pool, steps.map((s) => ({ ...s, kind: 'sql' as const })));
+}
+
+async function phase(pool: pg.Pool, plan: MigrationPlan, name: ProgramPhase, migration?: string): Promise<void> {
+  await runSteps(pool, programOf(plan).phases[name], migration);
+}
+
+/** expand's program: DDL, custom work, backfill, verification, steps after the backfill. */
+export async function expand(pool: pg.Pool, plan: MigrationPlan, migration: string): Promise<void> {
+  await phase(pool, plan, 'expand', migration);
+}
+
+/** Flip the authority (what switch and switch --off do in the flag's transaction). */
 export async function authority(pool: pg.Pool, plan: MigrationPlan, side: Authority): Promise<void> {
-  await applySteps(pool, plan.authority(side));
+  await phase(pool, plan, side === 'new' ? 'switch' : 'switch-off');
+}
+
+/** contract's program: VALIDATE, rehearsal, the destructive steps. */
+export async function contract(pool: pg.Pool, plan: MigrationPlan): Promise<void> {
+  await phase(pool, plan, 'contract');
+}
+
+/** abort's program: the undo steps in reverse order. */
+export async function abort(pool: pg.Pool, plan: MigrationPlan): Promise<void> {
+  await phase(pool, plan, 'abort');
 }
 
 /**

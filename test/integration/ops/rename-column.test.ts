@@ -5,7 +5,7 @@ import { op } from '../../../src/ops/index.js';
 import { planMigration } from '../../../src/ops/plan.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { abortProperty, DEFAULT, lifecycleProperty, readMap, type Scenario } from './harness.js';
-import { applySteps, authority, CURTAIN, expand } from './helpers.js';
+import { abort, applySteps, contract, authority, CURTAIN, expand } from './helpers.js';
 
 let tdb: TestDatabase;
 let conn: Database;
@@ -57,7 +57,7 @@ describe('renameColumn', () => {
     await expand(pool, plan, 'rn_idx');
     await expect(pool.query(`INSERT INTO app.users (id, email_address) VALUES (100, 'e1')`)).rejects.toThrow(/duplicate/);
     await authority(pool, plan, 'new');
-    await applySteps(pool, plan.contract);
+    await contract(pool, plan);
     const { rows } = await pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'app' AND indexname = 'users_email_idx'`);
     expect(rows[0].indexdef).toContain('(email_address)');
     const cols = await pool.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'users' ORDER BY ordinal_position`);

@@ -7,7 +7,7 @@ import type { Operation } from '../../../src/ops/operation.js';
 import { planMigration } from '../../../src/ops/plan.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { abortProperty, DEFAULT, lifecycleProperty, readMap, type Scenario, type Side } from './harness.js';
-import { applySteps, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
+import { abort, applySteps, contract, authority, catalogSnapshot, CURTAIN, expand } from './helpers.js';
 
 let tdb: TestDatabase;
 let conn: Database;
@@ -34,14 +34,14 @@ async function lifecycle(pool: pg.Pool, ops: () => Operation[], during: () => Pr
   await expand(pool, plan, m);
   await during();
   await authority(pool, plan, 'new');
-  await applySteps(pool, plan.contract);
+  await contract(pool, plan);
   await after();
 
   await pool.query(base);
   const m2 = `t${++n}`;
   const plan2 = await planMigration(ops(), { db: pool, migration: m2, flag: m2, schema: CURTAIN });
   await expand(pool, plan2, m2);
-  await applySteps(pool, plan2.abort);
+  await abort(pool, plan2);
   expect(await catalogSnapshot(pool, 'app')).toEqual(before);
 }
 
@@ -200,7 +200,7 @@ describe('several operations on several tables', () => {
         expect(rows[0].n).toBe(0);
         const t = await pool.query(`SELECT count(*)::int AS n FROM app.teams WHERE name IS DISTINCT FROM title`);
         expect(t.rows[0].n).toBe(0);
-        await applySteps(pool, plan.abort);
+        await abort(pool, plan);
         expect(await catalogSnapshot(pool, 'app')).toEqual(before);
       }),
       { numRuns: 5 },

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { groupSteps, lockTimeoutFor, type ExecStep } from '../../../src/migration/executor.js';
+import { groupSteps, lockTimeoutFor } from '../../../src/migration/executor.js';
+import type { ProgramStep } from '../../../src/migration/program.js';
 
-const s = (description: string, transactional = true, ownTransaction = false): ExecStep => ({
+const s = (description: string, transactional = true, ownTransaction = false): ProgramStep => ({
+  kind: 'sql',
   description,
   sql: `-- ${description}`,
   lock: 'ACCESS EXCLUSIVE',
@@ -18,6 +20,18 @@ describe('groupSteps', () => {
       [3, true, ['c']],
       [4, true, ['validate']],
       [5, true, ['d', 'e']],
+    ]);
+  });
+
+  it('joins bookkeeping and custom functions to their transactional neighbours; backfills and guards run alone', () => {
+    const book: ProgramStep = { kind: 'bookkeeping', action: 'contract.start', description: 'mark', lock: 'none' };
+    const guards: ProgramStep = { kind: 'guards', description: 'guards', lock: 'none' };
+    const custom: ProgramStep = { kind: 'custom', fn: 'contract', description: 'custom', lock: 'ACCESS EXCLUSIVE' };
+    const groups = groupSteps([guards, book, s('drop'), custom, s('index', false)]);
+    expect(groups.map((g) => [g.start, g.transactional, g.steps.map((x) => x.description)])).toEqual([
+      [0, false, ['guards']],
+      [1, true, ['mark', 'drop', 'custom']],
+      [4, false, ['index']],
     ]);
   });
 });

@@ -47,3 +47,30 @@ export async function writeCheckpoint(q: Queryable, schema: string, migration: s
     [migration, table, cp.lastKey === null ? null : JSON.stringify(cp.lastKey), cp.rowsDone, cp.rowsTotal, cp.done],
   );
 }
+
+/** Backfill progress of one migration, summed over its tables (for `migrate status`). */
+export interface BackfillSummary {
+  migration: string;
+  rowsDone: number;
+  rowsTotal: number | null;
+  done: boolean;
+}
+
+/**
+ * Backfill progress of every migration that has checkpoints.
+ *
+ * @example
+ * const byMigration = new Map((await backfillSummaries(pool, 'curtain')).map((s) => [s.migration, s]));
+ */
+export async function backfillSummaries(q: Queryable, schema: string): Promise<BackfillSummary[]> {
+  const { rows } = await q.query(
+    `SELECT migration, sum(rows_done)::bigint AS done, sum(rows_total)::bigint AS total, bool_and(done) AS finished
+       FROM ${quoteIdent(schema)}.backfill_checkpoints GROUP BY migration`,
+  );
+  return rows.map((r) => ({ migration: r.migration, rowsDone: Number(r.done), rowsTotal: r.total === null ? null : Number(r.total), done: r.finished }));
+}
+
+/** Forget a migration's backfill progress (abort: a later expand starts over). */
+export async function clearCheckpoints(q: Queryable, schema: string, migration: string): Promise<void> {
+  await q.query(`DELETE FROM ${quoteIdent(schema)}.backfill_checkpoints WHERE migration = $1`, [migration]);
+}

@@ -1,46 +1,24 @@
 import { quoteIdent } from '../db/identifiers.js';
 import type { Queryable } from '../db/queryable.js';
-import type { BackfillTask, MigrationPlan, Step, TableName } from '../ops/operation.js';
+import type { StoredPhase } from '../migration/machine.js';
+import type { Program } from '../migration/program.js';
 
-/** Where a migration is in its lifecycle (no row at all means pending). */
-export type Phase = 'expanding' | 'expanded' | 'switched' | 'contracting' | 'contracted' | 'aborting' | 'aborted';
-
-/** A plan as persisted at expand: later phases run exactly what expand planned. */
-export interface StoredPlan {
-  expand: Step[];
-  backfill: BackfillTask[];
-  afterBackfill: Step[];
-  contract: Step[];
-  abort: Step[];
-  authority: { old: Step[]; new: Step[] };
-  touches: string[];
-  affectedTables: TableName[];
-}
-
-/** Freeze a plan into JSON. */
-export function storePlan(plan: MigrationPlan): StoredPlan {
-  return {
-    expand: plan.expand,
-    backfill: plan.backfill,
-    afterBackfill: plan.afterBackfill,
-    contract: plan.contract,
-    abort: plan.abort,
-    authority: { old: plan.authority('old'), new: plan.authority('new') },
-    touches: plan.touches,
-    affectedTables: plan.affectedTables,
-  };
-}
+/**
+ * Every statement on curtain's tables about migrations: their rows, their
+ * timelines and the steps the executor finished.
+ */
 
 /** A row of `<schema>.migrations`. */
 export interface MigrationRecord {
   name: string;
   checksum: string;
-  phase: Phase;
+  phase: StoredPhase;
   flag: string;
   kind: 'schema' | 'code';
   description: string | null;
   touches: string[];
-  plan: StoredPlan;
+  /** The program persisted at expand (a version-1 plan on rows written by older releases). */
+  plan: Program;
   verification: { outOfSync: number; checkedAt: string } | null;
   actor: string;
   createdAt: Date;
@@ -88,7 +66,7 @@ export async function getRecord(q: Queryable, schema: string, name: string, lock
 export async function startRecord(
   q: Queryable,
   schema: string,
-  r: { name: string; checksum: string; flag: string; kind: 'schema' | 'code'; description?: string; plan: StoredPlan; actor: string },
+  r: { name: string; checksum: string; flag: string; kind: 'schema' | 'code'; description?: string; plan: Program; actor: string },
 ): Promise<void> {
   await q.query(
     `INSERT INTO ${quoteIdent(schema)}.migrations AS m (name, checksum, phase, flag, kind, description, touches, plan, actor)
@@ -101,7 +79,7 @@ export async function startRecord(
   );
 }
 
-const PHASE_TIMESTAMP: Partial<Record<Phase, string>> = {
+const PHASE_TIMESTAMP: Partial<Record<StoredPhase, string>> = {
   expanded: 'expanded_at',
   switched: 'switched_at',
   contracted: 'contracted_at',
@@ -113,7 +91,7 @@ export async function setPhase(
   q: Queryable,
   schema: string,
   name: string,
-  phase: Phase,
+  phase: StoredPhase,
   extra: { verification?: MigrationRecord['verification'] } = {},
 ): Promise<void> {
   const stamp = PHASE_TIMESTAMP[phase];
@@ -171,4 +149,72 @@ export async function listEvents(q: Queryable, schema: string, migration: string
     durationMs: r.duration_ms,
     details: r.details,
   }));
+}
+
+/** The step indexes of a phase the executor has finished. */
+export async function finishedSteps(q: Queryable, schema: string, migration: string, phase: string): Promise<Set<number>> {
+  const { rows } = await q.query<{ idx: number }>(`SELECT idx FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase = $2`, [migration, phase]);
+  return new Set(rows.map((r) => r.idx));
+}
+
+/** Record a finished step (in the transaction that did its work, so it is never rerun after a crash). */
+export async function recordStep(
+  q: Queryable,
+  schema: string,
+  s: { migration: string; phase: string; index: number; description: string; sql: string; lock: string; attempts: number; startedAt: Date; durationMs: number },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO ${quoteIdent(schema)}.steps (migration, phase, idx, description, sql, lock, attempts, started_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (migration, phase, idx) DO UPDATE SET attempts = EXCLUDED.attempts, finished_at = now(), duration_ms = EXCLUDED.duration_ms`,
+    [s.migration, s.phase, s.index, s.description, s.sql, s.lock, s.attempts, s.startedAt, Math.round(s.durationMs)],
+  );
+}
+
+/** A finished step as recorded: the executor's log, in the order steps ran. */
+export interface StepLogEntry {
+  phase: string;
+  index: number;
+  description: string;
+  sql: string;
+  lock: string;
+  attempts: number;
+  durationMs: number;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/**
+ * The steps recorded for a migration, in the order they ran.
+ *
+ * @example
+ * (await stepLog(pool, 'curtain', name)).filter((s) => s.phase === 'contract')
+ */
+export async function stepLog(q: Queryable, schema: string, migration: string): Promise<StepLogEntry[]> {
+  const { rows } = await q.query(
+    `SELECT phase, idx, description, sql, lock, attempts, duration_ms, started_at, finished_at FROM ${quoteIdent(schema)}.steps
+      WHERE migration = $1 ORDER BY started_at, idx`,
+    [migration],
+  );
+  return rows.map((r) => ({
+    phase: r.phase,
+    index: r.idx,
+    description: r.description,
+    sql: r.sql,
+    lock: r.lock,
+    attempts: r.attempts,
+    durationMs: r.duration_ms,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }));
+}
+
+/** Forget the recorded steps of some phases, so they run again from the start. */
+export async function clearSteps(q: Queryable, schema: string, migration: string, phases: string[]): Promise<void> {
+  await q.query(`DELETE FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase = ANY($2)`, [migration, phases]);
+}
+
+/** The latest event of a kind in a migration's timeline. */
+export async function lastEvent(q: Queryable, schema: string, migration: string, event: string): Promise<MigrationEvent | undefined> {
+  return (await listEvents(q, schema, migration)).filter((e) => e.event === event).pop();
 }
