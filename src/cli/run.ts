@@ -8,6 +8,7 @@ import { createProgram } from './program.js';
  */
 export async function runCli(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
+  const json = argv.includes('--json');
   try {
     const program = await createProgram();
     await program.parseAsync(argv);
@@ -15,10 +16,22 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      const code = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (json && code !== ExitCode.ok) printJsonError({ error: err.message.replace(/^error: /, ''), hint: null, exitCode: code, step: null });
+      return code;
     }
-    return reportError(err, verbose);
+    const code = reportError(err, verbose);
+    if (json) {
+      const e = err as Error & { hint?: string; step?: unknown };
+      printJsonError({ error: e?.message ?? String(err), hint: e?.hint ?? null, exitCode: code, step: e?.step ?? null });
+    }
+    return code;
   }
+}
+
+/** With --json a failure is one JSON document on stdout too (commands print their result only once they succeed). */
+function printJsonError(doc: { error: string; hint: string | null; exitCode: number; step: unknown }): void {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }
 
 function reportError(err: unknown, verbose: boolean): number {

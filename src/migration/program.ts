@@ -125,7 +125,7 @@ export function isDestructive(s: ProgramStep): boolean {
 
 const sql = (s: Step): SqlStep => ({ ...s, kind: 'sql' });
 const book = (action: BookkeepingAction, description: string): BookkeepingStep => ({ kind: 'bookkeeping', action, description, lock: 'none' });
-const custom = (fn: CustomStep['fn']): CustomStep => ({ kind: 'custom', fn, description: `the migration's own ${fn} function`, lock: 'ACCESS EXCLUSIVE' });
+const custom = (fn: CustomStep['fn']): CustomStep => ({ kind: 'custom', fn, description: `custom ${fn} function`, lock: 'ACCESS EXCLUSIVE' });
 
 /**
  * Turn a merged operation plan into the program of every phase.
