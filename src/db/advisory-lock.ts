@@ -28,9 +28,10 @@ export async function acquireMigrateLock(
   // failover), pg emits 'error' on it, and unhandled that would kill the process.
   // The lock is gone with the session: the command's next statement fails cleanly.
   let lost = false;
-  client.on('error', () => {
+  const onError = () => {
     lost = true;
-  });
+  };
+  client.on('error', onError);
   const key = `${LOCK_NAME}:${schema}`;
   const me = `curtain: migrate ${options.command} (pid ${process.pid} on ${os.hostname()})`.slice(0, 63);
   const started = Date.now();
@@ -44,6 +45,7 @@ export async function acquireMigrateLock(
       await new Promise((r) => setTimeout(r, Math.min(200, options.waitMs - waited)));
     }
   } catch (err) {
+    client.off('error', onError);
     client.release();
     throw err;
   }
@@ -52,17 +54,14 @@ export async function acquireMigrateLock(
     async release() {
       if (released) return;
       released = true;
-      if (lost) {
-        client.release(true);
-        return;
+      let broken = lost;
+      if (!broken) {
+        // The connection may be gone, and the session lock with it.
+        broken = await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).then(() => false, () => true);
       }
-      try {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
-        client.release();
-      } catch {
-        // The connection is gone, and the session lock went with it.
-        client.release(true);
-      }
+      // Pooled clients are reused: a listener left behind would pile up, one per command.
+      client.off('error', onError);
+      client.release(broken);
     },
   };
 }
