@@ -187,7 +187,6 @@ export function buildProgram(plan: Pick<MigrationPlan, 'expand' | 'backfill' | '
 
   const abort: ProgramStep[] = [
     book('abort.start', 'mark the migration aborting'),
-    ...plan.authority.old.map(sql),
     book('abort.flag-off', 'turn the flag off (if it is on)'),
     { kind: 'drain', description: 'wait until every live flags client has seen the flag off', lock: 'none' },
     ...(options.custom.abort ? [custom('abort')] : []),
