@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/connect.js';
-import { migrate, migrationSource, tempProject } from '../support/cli.js';
+import { BIN, migrate, migrationSource, tempProject } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 /**
@@ -154,5 +155,42 @@ describe('contract preflight', () => {
     expect(await phase('20260101000000_split')).toBe('contracted');
     // Exactly one contract snapshot: the rerun did not take another.
     expect(await contractSnapshots()).toBe(1);
+  });
+
+  it('SIGKILL in the destructive half: the rerun completes it', async () => {
+    // A statement after the drops that waits for a lock the test holds: the contract is caught mid-way.
+    await switched(
+      '20260101000000_split',
+      SPLIT(`\n    op.sql({ up: 'SELECT 1', onContract: 'SELECT pg_advisory_xact_lock(4242)', transactional: false, lock: 'none' }),`),
+      'split',
+    );
+    const holder = await conn.pool.connect();
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    const child = spawn(process.execPath, [BIN, '--database-url', tdb.url, 'contract', 'split'], { cwd: project.dir, stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('close', r));
+    try {
+      // Wait until the contract waits on our lock, with the old column already dropped.
+      for (;;) {
+        const { rows } = await conn.pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock(4242)%'`,
+        );
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await phase('20260101000000_split')).toBe('contracting');
+      expect(await hasColumn('users', 'full_name')).toBe(false);
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(4242)');
+      holder.release();
+    }
+    const again = await run('contract', 'split');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming an interrupted contract/);
+    expect(await phase('20260101000000_split')).toBe('contracted');
+    expect(await contractSnapshots()).toBe(1);
+    const flag = (await conn.pool.query(`SELECT enabled, retired FROM curtain.flags WHERE key = 'users.split'`)).rows[0];
+    expect(flag).toEqual({ enabled: true, retired: true });
   });
 });
