@@ -9,10 +9,9 @@ import { CurtainError, GuardRefusal } from '../errors.js';
 import { groupChangeProblem, type GroupMember } from './groups.js';
 import { deleteFlag, type ChangeMeta } from './store.js';
 import { assertFlagKey } from './keys.js';
+import { isInFlight, phaseOf, type StoredPhase } from '../migration/machine.js';
 import { findFlagReferences, type FlagReference } from './references.js';
 
-/** Phases after which a migration no longer needs its flag. */
-const DONE = new Set(['contracted', 'aborted']);
 
 /** Options of {@link retireFlag}. */
 export interface RetireOptions extends ChangeMeta {
@@ -50,7 +49,7 @@ export async function retireFlag(pool: pg.Pool, schema: string, key: string, opt
       flag.migration ?? null,
     ]);
     const migrations = rows.map((r) => ({ name: String(r.name), phase: String(r.phase) }));
-    const pending = migrations.filter((m) => !DONE.has(m.phase));
+    const pending = migrations.filter((m) => isInFlight(phaseOf(m.phase as StoredPhase)));
     if (pending.length > 0) {
       const list = pending.map((m) => `"${m.name}" (${m.phase})`).join(', ');
       throw new GuardRefusal('flag-migration', `flag "${key}" is still used by migration ${list}`, 'contract (or abort) the migration first');

@@ -39,7 +39,7 @@ export class Project {
     const files = await discoverMigrations(dir);
     const records = await listRecords(pool, config.schema);
     const byName = new Map<string, MigrationEntry>();
-    for (const file of files) byName.set(file.name, { file, name: file.name, phase: 'pending', changed: false });
+    for (const file of files) byName.set(file.name, { file, name: file.name, phase: phaseOf(undefined), changed: false });
     for (const record of records) {
       const phase = phaseOf(record.phase);
       const entry = byName.get(record.name) ?? { name: record.name, phase, changed: false };

@@ -32,7 +32,7 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
     assertNoOverlap(project, entry, program);
     if (ctx.lint !== false) await assertLintClean(migration, 'expand', program);
     await clearSteps(pool, schema, entry.name, ['expand']);
-    ctx.reporter?.phase?.(entry.name, 'expanding');
+    ctx.reporter?.phase?.(entry.name, 'expanding (building the new state)');
   } else {
     program = project.program(entry, migration);
     ctx.reporter?.phase?.(entry.name, 'resuming an interrupted expand');
