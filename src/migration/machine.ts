@@ -197,11 +197,11 @@ export function mermaid(): string {
   for (const phase of PHASES) {
     for (const command of COMMANDS) {
       const o = TABLE[phase][command];
-      if (o.action !== 'run') continue;
-      const label = o.resumes ? `${command} (resume)` : command;
-      if (o.during && o.during !== phase) lines.push(`    ${phase} --> ${o.during}: ${label}`);
-      if (o.during && o.during !== o.to) lines.push(`    ${o.during} --> ${o.to}: ${o.resumes || o.during === phase ? label : `${command} done`}`);
-      if (!o.during && o.to !== phase) lines.push(`    ${phase} --> ${o.to}: ${label}`);
+      // A resumed command finishes along the edge its first run drew.
+      if (o.action !== 'run' || o.resumes) continue;
+      if (o.during && o.during !== phase) lines.push(`    ${phase} --> ${o.during}: ${command}`);
+      if (o.during && o.during !== o.to) lines.push(`    ${o.during} --> ${o.to}: ${command} done`);
+      if (!o.during && o.to !== phase) lines.push(`    ${phase} --> ${o.to}: ${command}`);
     }
   }
   lines.push('    contracted --> [*]');
@@ -211,4 +211,22 @@ export function mermaid(): string {
 /** How the store records a phase the machine leads to (`pending` after an abort is stored as `aborted`). */
 export function toStored(phase: Phase): StoredPhase {
   return phase === 'pending' ? 'aborted' : phase;
+}
+
+/**
+ * The whole table as a markdown table, phases down, commands across (for the README).
+ *
+ * @example
+ * console.log(markdownTable());
+ */
+export function markdownTable(): string {
+  const cell = (o: Outcome): string => {
+    if (o.action === 'noop') return 'nothing to do';
+    if (o.action === 'run') return `→ ${o.during && o.during !== o.to ? `${o.during} → ` : ''}${o.to}${o.resumes ? ' (resumes)' : ''}`;
+    return `refused (exit ${o.as === 'guard' ? 3 : 2})`;
+  };
+  const label = (c: Command) => (c === 'switch-off' ? '`switch --off`' : `\`${c}\``);
+  const lines = [`| phase | ${COMMANDS.map(label).join(' | ')} |`, `|---|${COMMANDS.map(() => '---').join('|')}|`];
+  for (const p of PHASES) lines.push(`| \`${p}\` | ${COMMANDS.map((c) => cell(TABLE[p][c])).join(' | ')} |`);
+  return lines.join('\n');
 }

@@ -176,7 +176,7 @@ export function buildProgram(plan: Pick<MigrationPlan, 'expand' | 'backfill' | '
     {
       kind: 'rehearse',
       description: 'rehearse the destructive steps in a transaction that is rolled back (finds dependent objects)',
-      lock: destructive.some((s) => s.lock === 'ACCESS EXCLUSIVE') ? 'ACCESS EXCLUSIVE' : 'SHARE ROW EXCLUSIVE',
+      lock: rehearsed.length === 0 ? 'none' : destructive.some((s) => s.lock === 'ACCESS EXCLUSIVE') ? 'ACCESS EXCLUSIVE' : 'SHARE ROW EXCLUSIVE',
       steps: rehearsed,
     },
     { kind: 'snapshot', point: 'contract', description: 'snapshot what contract removes', lock: 'ACCESS SHARE' },

@@ -22,7 +22,7 @@ ALTER TABLE "public"."sessions" ADD CONSTRAINT "sessions_user_fk" FOREIGN KEY ("
 ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_total_positive";
 -- 3. [SHARE UPDATE EXCLUSIVE, own transaction] validate foreign key sessions_user_fk
 ALTER TABLE "public"."sessions" VALIDATE CONSTRAINT "sessions_user_fk";
--- 4. [SHARE ROW EXCLUSIVE, rehearse] rehearse the destructive steps in a transaction that is rolled back (finds dependent objects)
+-- 4. [none, rehearse] rehearse the destructive steps in a transaction that is rolled back (finds dependent objects)
 -- 5. [ACCESS SHARE, snapshot] snapshot what contract removes
 -- 6. [none, bookkeeping] mark the migration contracting
 -- 7. [none, bookkeeping] lock the flag on and mark the migration contracted

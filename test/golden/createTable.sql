@@ -20,7 +20,7 @@ CREATE TABLE "public"."audit" (
 
 -- ===== migrate contract =====
 -- 1. [none, guards] check the contract guards
--- 2. [SHARE ROW EXCLUSIVE, rehearse] rehearse the destructive steps in a transaction that is rolled back (finds dependent objects)
+-- 2. [none, rehearse] rehearse the destructive steps in a transaction that is rolled back (finds dependent objects)
 -- 3. [ACCESS SHARE, snapshot] snapshot what contract removes
 -- 4. [none, bookkeeping] mark the migration contracting
 -- 5. [none, bookkeeping] lock the flag on and mark the migration contracted

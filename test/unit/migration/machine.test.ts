@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commandsAhead, commandsFrom, COMMANDS, describe as fill, isInterrupted, mermaid, outcome, PHASES, TABLE, TERMINAL, type Phase } from '../../../src/migration/machine.js';
+import { commandsAhead, commandsFrom, COMMANDS, describe as fill, isInterrupted, markdownTable, mermaid, outcome, PHASES, TABLE, TERMINAL, type Phase } from '../../../src/migration/machine.js';
 
 describe('the lifecycle transition table', () => {
   it('has an entry for every command in every phase', () => {
@@ -75,5 +76,11 @@ describe('the lifecycle transition table', () => {
     expect(d).toContain('stateDiagram-v2');
     expect(d).toContain('switched --> contracting: contract');
     expect(d).toContain('contracting --> contracted');
+  });
+
+  it('is what the README shows (diagram and table generated from it)', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(mermaid());
+    expect(readme).toContain(markdownTable());
   });
 });
