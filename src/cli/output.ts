@@ -35,7 +35,9 @@ export class Output {
 
   /** The command's machine-readable result: printed only with --json. */
   result(value: unknown): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    if (!this.json) return;
+    process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    resultWritten = true;
   }
 
   /** A plain aligned table (human mode only). */
@@ -47,6 +49,13 @@ export class Output {
     this.line(this.color.bold(fmt(headers)));
     for (const r of cells) this.line(fmt(r));
   }
+}
+
+let resultWritten = false;
+
+/** Whether a command has printed its JSON document (a failure after it must not print a second one). */
+export function jsonResultWritten(): boolean {
+  return resultWritten;
 }
 
 // Strip ANSI codes when measuring column widths.

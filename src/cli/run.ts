@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { CurtainError, ExitCode } from '../errors.js';
+import { jsonResultWritten } from './output.js';
 import { createProgram } from './program.js';
 
 /**
@@ -17,11 +18,11 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       const code = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-      if (json && code !== ExitCode.ok) printJsonError({ error: err.message.replace(/^error: /, ''), hint: null, exitCode: code, step: null });
+      if (json && code !== ExitCode.ok && !jsonResultWritten()) printJsonError({ error: err.message.replace(/^error: /, ''), hint: null, exitCode: code, step: null });
       return code;
     }
     const code = reportError(err, verbose);
-    if (json) {
+    if (json && !jsonResultWritten()) {
       const e = err as Error & { hint?: string; step?: unknown };
       printJsonError({ error: e?.message ?? String(err), hint: e?.hint ?? null, exitCode: code, step: e?.step ?? null });
     }
@@ -29,7 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-/** With --json a failure is one JSON document on stdout too (commands print their result only once they succeed). */
+/** With --json a failure is one JSON document on stdout too, unless the command already printed its own (a refusal that reports what it found). */
 function printJsonError(doc: { error: string; hint: string | null; exitCode: number; step: unknown }): void {
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }

@@ -368,7 +368,8 @@ export class FlagsClient {
       if (!old || !sameDefinition(old.definition, flag.definition)) changed.push(key);
     }
     for (const key of this.table.keys()) if (!next.has(key)) changed.push(key);
-    this.usage?.harvest(this.table);
+    // Counts made on the old table are filed under its version.
+    this.usage?.harvest(this.table, this.currentVersion);
     const first = this.currentVersion === -1;
     this.table = next;
     this.currentVersion = version;

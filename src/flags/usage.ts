@@ -80,7 +80,8 @@ export const USAGE_RETENTION_DAYS = 30;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export class UsageRecorder {
-  private pending = new Map<string, { t: number; f: number }>();
+  /** Counts by flags version and key: evaluations made before a change was loaded are told from those after. */
+  private pending = new Map<string, { key: string; version: number; t: number; f: number }>();
   private lastPrune = 0;
 
   constructor(
@@ -90,21 +91,22 @@ export class UsageRecorder {
 
   /** Count an evaluation of a key that is not in the table. */
   countUnknown(key: string): void {
-    const c = this.pending.get(key);
+    const c = this.pending.get(`0\u0000${key}`);
     if (c) c.f++;
-    else if (this.pending.size < MAX_UNKNOWN_KEYS) this.pending.set(key, { t: 0, f: 1 });
+    else if (this.pending.size < MAX_UNKNOWN_KEYS) this.pending.set(`0\u0000${key}`, { key, version: 0, t: 0, f: 1 });
   }
 
   /** Move a table's counters into the pending batch (before the table is replaced, and at flush). */
-  harvest(table: FlagTable): void {
+  harvest(table: FlagTable, version = 0): void {
     for (const flag of table.values()) {
       if (flag.trueCount === 0 && flag.falseCount === 0) continue;
-      const c = this.pending.get(flag.key) ?? { t: 0, f: 0 };
+      const id = `${version}\u0000${flag.key}`;
+      const c = this.pending.get(id) ?? { key: flag.key, version, t: 0, f: 0 };
       c.t += flag.trueCount;
       c.f += flag.falseCount;
       flag.trueCount = 0;
       flag.falseCount = 0;
-      this.pending.set(flag.key, c);
+      this.pending.set(id, c);
     }
   }
 
@@ -113,7 +115,7 @@ export class UsageRecorder {
    * failure the counts are kept for the next attempt.
    */
   async flush(q: Queryable, table: FlagTable, loaded?: { version: number; everyMs: number }): Promise<void> {
-    this.harvest(table);
+    this.harvest(table, loaded?.version ?? 0);
     const batch = this.pending;
     this.pending = new Map();
     const s = quoteIdent(this.schema);
@@ -126,13 +128,13 @@ export class UsageRecorder {
       );
       await this.prune(q);
       if (batch.size === 0) return;
-      const keys = [...batch.keys()];
+      const counts = [...batch.values()];
       await q.query(
-        `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, true_count, false_count)
-         SELECT $1, k, date_trunc('minute', now()), t, f FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS x(k, t, f)
-         ON CONFLICT (client_id, key, window_start) DO UPDATE
+        `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, flags_version, true_count, false_count)
+         SELECT $1, k, date_trunc('minute', now()), v, t, f FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(k, v, t, f)
+         ON CONFLICT (client_id, key, window_start, flags_version) DO UPDATE
            SET true_count = u.true_count + EXCLUDED.true_count, false_count = u.false_count + EXCLUDED.false_count`,
-        [id, keys, keys.map((k) => batch.get(k)!.t), keys.map((k) => batch.get(k)!.f)],
+        [id, counts.map((c) => c.key), counts.map((c) => c.version), counts.map((c) => c.t), counts.map((c) => c.f)],
       );
     } catch (err) {
       for (const [k, c] of batch) {

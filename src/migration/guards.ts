@@ -3,7 +3,8 @@ import { GuardRefusal, UsageError } from '../errors.js';
 import { quoteQualified } from '../db/identifiers.js';
 import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
-import { flagUsage } from '../flags/usage.js';
+import { telemetryEvidence } from '../flags/evidence.js';
+import { sleep } from '../db/transaction.js';
 import type { LifecycleContext } from './context.js';
 import { backfillTasks, type Program } from './program.js';
 import type { LoadedMigration } from './loader.js';
@@ -20,8 +21,8 @@ export interface GuardOptions {
   takeSnapshot?: boolean;
   /** Custom hook that takes the pre-contract snapshot and returns its id. */
   snapshot?: () => Promise<string | undefined>;
-  /** Hook for the telemetry guard: how many false evaluations live clients reported within the window. */
-  falseEvaluations?: (flag: string, windowMs: number) => Promise<{ clients: number; falseCount: number } | undefined>;
+  /** When the telemetry has too little evidence yet, wait up to this long for it instead of refusing. */
+  waitMs?: number;
   /** Hook for code migrations: references to the flag still in the source tree. */
   codeReferences?: (flag: string) => Promise<string[]>;
 }
@@ -38,13 +39,7 @@ export async function runContractGuards(
   program: Program,
   options: GuardOptions,
   ctx: LifecycleContext,
-): Promise<{ passed: string[]; forced: string[] }> {
-  const falseEvaluations =
-    options.falseEvaluations ??
-    (async (flag: string, windowMs: number) => {
-      const usage = (await flagUsage(ctx.pool, ctx.config.schema, flag, { windowMs }))[0];
-      return usage && { clients: usage.liveClients, falseCount: usage.falseCount };
-    });
+): Promise<{ passed: string[]; forced: string[]; skipped: string[] }> {
   const codeReferences =
     options.codeReferences ??
     (async (flag: string) => (await findFlagReferences(ctx.config.root, ctx.config.flags.sourceGlobs, flag)).map((r) => `${r.file}:${r.line}: ${r.text.trim()}`));
@@ -56,6 +51,8 @@ export async function runContractGuards(
   }
   const passed: string[] = [];
   const forced: string[] = [];
+  // Guards with nothing to observe (no flags client reports to this database): neither passed nor forced.
+  const skipped: string[] = [];
   const check = (guard: ContractGuard, ok: boolean, why: string, hint?: string) => {
     if (ok) passed.push(guard);
     else if (force.has(guard)) forced.push(guard);
@@ -78,18 +75,26 @@ export async function runContractGuards(
     `flag ${record.flag} has been fully on for ${formatDuration(soakedMs)}; contract.minSoak is ${formatDuration(minSoak)}`,
     `wait ${formatDuration(Math.max(0, minSoak - soakedMs))} more, or --force soak`,
   );
-  // Telemetry comes in one-minute windows: only windows that began after the
-  // flag went fully on can prove that no client still takes the old path.
-  const since = flag?.fullyOnSince ? Math.ceil(flag.fullyOnSince.getTime() / 60_000) * 60_000 : undefined;
-  const windowMs = since === undefined ? 0 : Date.now() - since;
-  if (windowMs > 0) {
-    const usage = await falseEvaluations(record.flag, windowMs);
-    check(
-      'no-false-evaluations',
-      !usage || usage.falseCount === 0,
-      `${usage?.falseCount} evaluation(s) of ${record.flag} returned false since it went fully on (${usage?.clients} live client(s) reporting): some code still takes the old path`,
-      'make sure every instance runs code that reads the flag, then retry',
-    );
+  // Telemetry decides on evidence, never on an empty window (see src/flags/evidence.ts).
+  if (flag && fullyOn) {
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    let evidence = await telemetryEvidence(ctx.pool, ctx.config.schema, flag);
+    while (evidence.verdict === 'wait' && Date.now() < deadline && !ctx.signal?.aborted) {
+      ctx.reporter?.phase?.(entry.name, `waiting for telemetry: ${evidence.why}`);
+      await sleep(Math.min(1_000, Math.max(100, deadline - Date.now())), ctx.signal);
+      evidence = await telemetryEvidence(ctx.pool, ctx.config.schema, flag);
+    }
+    if (evidence.verdict === 'no-clients') skipped.push('no-false-evaluations');
+    else if (evidence.verdict === 'wait') {
+      check(
+        'no-false-evaluations',
+        false,
+        `too little evidence yet: ${evidence.why}`,
+        `wait ${formatDuration(evidence.waitMs)} and retry, or rerun with --wait`,
+      );
+    } else {
+      check('no-false-evaluations', evidence.verdict === 'pass', evidence.why, 'make sure every instance runs code that reads the flag, then retry');
+    }
   }
   // Re-verify now, not just at expand: a writer bypassing the trigger may have made a derived
   // column (a renamed or shadow column) diverge. Columns new code writes itself may differ.
@@ -117,5 +122,5 @@ export async function runContractGuards(
     );
   }
   void project;
-  return { passed, forced };
+  return { passed, forced, skipped };
 }

@@ -77,16 +77,36 @@ describe('contract guards', () => {
 
   it('no-false-evaluations: refuses while a live client still evaluates the flag to false', async () => {
     await switched();
-    // A client that never saw the switch: it reports false evaluations after the flag went fully on.
-    await conn.pool.query(`UPDATE curtain.flags SET fully_on_since = now() - interval '3 minutes' WHERE key = 'users.split'`);
-    await conn.pool.query(`INSERT INTO curtain.clients (id, app_name, host, pid) VALUES ('stale-1', 'api', 'host-a', 123)`);
+    // A client that loaded the change still reports false evaluations made with it: some code ignores the flag.
     await conn.pool.query(
-      `INSERT INTO curtain.flag_usage (client_id, key, window_start, true_count, false_count) VALUES ('stale-1', 'users.split', date_trunc('minute', now()), 10, 4)`,
+      `INSERT INTO curtain.clients (id, app_name, host, pid, flags_version) SELECT 'stale-1', 'api', 'host-a', 123, max(version) FROM curtain.flags`,
+    );
+    await conn.pool.query(
+      `INSERT INTO curtain.flag_usage (client_id, key, window_start, flags_version, true_count, false_count)
+       SELECT 'stale-1', 'users.split', date_trunc('minute', now()), max(version), 10, 4 FROM curtain.flags`,
+    );
+    // Evaluations made before the client loaded the change do not count against it.
+    await conn.pool.query(
+      `INSERT INTO curtain.flag_usage (client_id, key, window_start, flags_version, true_count, false_count) VALUES ('stale-1', 'users.split', date_trunc('minute', now()), 1, 0, 99)`,
     );
     const r = await expectRefused('no-false-evaluations');
     expect(r.stderr).toContain('4 evaluation(s) of users.split returned false');
-    await conn.pool.query(`UPDATE curtain.flag_usage SET false_count = 0`);
+    await conn.pool.query(`UPDATE curtain.flag_usage SET false_count = 0 WHERE flags_version > 1`);
     expect((await run('contract', 'split')).code).toBe(0);
+  });
+
+  it('no-false-evaluations: never passes on no evidence: a live client that has not loaded the change refuses, and --wait waits for it', async () => {
+    await switched();
+    await conn.pool.query(`INSERT INTO curtain.clients (id, app_name, host, pid, flags_version) VALUES ('slow-poller', 'billing', 'host-b', 77, 1)`);
+    const r = await expectRefused('no-false-evaluations');
+    expect(r.stderr).toMatch(/too little evidence yet: 1 live client\(s\) have not loaded the change of users.split yet.*billing \(pid 77 on host-b\)/);
+    expect(r.stderr).toMatch(/hint: wait .* and retry, or rerun with --wait/);
+    // The client catches up while contract waits.
+    const waiting = run('contract', 'split', '--wait', '10m');
+    await conn.pool.query(`UPDATE curtain.clients SET flags_version = (SELECT max(version) FROM curtain.flags), last_seen_at = now() WHERE id = 'slow-poller'`);
+    const done = await waiting;
+    expect(done.code, done.stderr).toBe(0);
+    expect(await phase()).toBe('contracted');
   });
 
   it('verification: refuses when a derived column no longer agrees with the old one', async () => {
