@@ -18,6 +18,8 @@ export { expand, switchFlag, contract, abort } from './migration/lifecycle.js';
 export type { LifecycleContext, LifecycleReporter, TransitionResult } from './migration/lifecycle.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
+export { createThrottle, checkReplicaTarget } from './backfill/throttle.js';
+export type { ReplicaLag, ReplicaTarget, Throttle, ThrottleOptions, ThrottleState } from './backfill/throttle.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';

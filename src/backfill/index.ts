@@ -1,3 +1,12 @@
 export { runBackfill, primaryKey, type BackfillOptions, type BackfillProgress, type BackfillResult } from './run.js';
 export { verifyBackfill, type VerifyResult } from './verify.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+export {
+  createThrottle,
+  checkReplicaTarget,
+  type ReplicaLag,
+  type ReplicaTarget,
+  type Throttle,
+  type ThrottleOptions,
+  type ThrottleState,
+} from './throttle.js';
