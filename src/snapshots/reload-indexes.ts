@@ -15,9 +15,9 @@ import { qualified, type TableName } from './relations.js';
  * not-ready indexes (an interrupted CONCURRENTLY build: rebuilding would
  * change what they are), indexes in a non-default tablespace or with
  * per-column statistics targets, and every index of a partitioned table.
- * Kept across the rebuild: names, definitions (pg_get_indexdef /
- * pg_get_constraintdef: method, opclasses, INCLUDE, WITH, predicates,
- * DEFERRABLE), comments, CLUSTER ON and REPLICA IDENTITY USING INDEX, and
+ * Kept across the rebuild: names, definitions (pg_get_indexdef, and for
+ * constraints `ADD CONSTRAINT ... USING INDEX` with DEFERRABLE as it was, or
+ * pg_get_constraintdef for exclusion constraints), comments, CLUSTER ON and REPLICA IDENTITY USING INDEX, and
  * the NOT NULL of primary-key columns.
  */
 
@@ -25,8 +25,8 @@ import { qualified, type TableName } from './relations.js';
 export interface DroppedIndex {
   table: TableName;
   name: string;
-  /** `CREATE INDEX ...` or `ALTER TABLE ... ADD CONSTRAINT ...`. */
-  create: string;
+  /** `CREATE INDEX ...` and/or `ALTER TABLE ... ADD CONSTRAINT ...`, in order. */
+  create: string[];
   /** Comments, CLUSTER ON, REPLICA IDENTITY, to run after `create`. */
   after: string[];
 }
@@ -35,7 +35,11 @@ interface IndexRow {
   name: string;
   indexdef: string;
   constraint_name: string | null;
+  constraint_type: 'p' | 'u' | 'x' | null;
   constraint_def: string | null;
+  deferrable: boolean | null;
+  deferred: boolean | null;
+  using_index: boolean | null;
   constraint_comment: string | null;
   index_comment: string | null;
   clustered: boolean;
@@ -54,13 +58,16 @@ interface IndexRow {
 export async function dropIndexesForReload(tx: Queryable, t: TableName): Promise<DroppedIndex[]> {
   const { rows } = await tx.query<IndexRow>(
     `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS indexdef,
-            c.conname AS constraint_name, pg_get_constraintdef(c.oid) AS constraint_def,
+            c.conname AS constraint_name, c.contype AS constraint_type, pg_get_constraintdef(c.oid) AS constraint_def,
+            c.condeferrable AS deferrable, c.condeferred AS deferred,
+            (c.contype IN ('p', 'u') AND am.amname = 'btree') AS using_index,
             obj_description(c.oid, 'pg_constraint') AS constraint_comment,
             obj_description(i.indexrelid, 'pg_class') AS index_comment,
             i.indisclustered AS clustered, i.indisreplident AS replident
        FROM pg_index i
        JOIN pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_class tc ON tc.oid = i.indrelid
+       JOIN pg_am am ON am.oid = ic.relam
        LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')
       WHERE i.indrelid = $1::regclass AND tc.relkind = 'r'
         AND i.indisvalid AND i.indisready AND i.indislive
@@ -68,6 +75,8 @@ export async function dropIndexesForReload(tx: Queryable, t: TableName): Promise
         AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
         AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget > 0)
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype = 'e')
+        -- pg_get_constraintdef leaves out storage parameters: only plain B-tree keys are re-attached with USING INDEX
+        AND NOT (c.contype IS NOT NULL AND NOT (c.contype IN ('p', 'u') AND am.amname = 'btree') AND ic.reloptions IS NOT NULL)
       ORDER BY i.indisprimary DESC, ic.relname`,
     [qualified(t)],
   );
@@ -82,10 +91,19 @@ export async function dropIndexesForReload(tx: Queryable, t: TableName): Promise
     if (r.replident) after.push(`ALTER TABLE ${qualified(t)} REPLICA IDENTITY USING INDEX ${quoteIdent(r.name)}`);
     if (r.constraint_name !== null) {
       await tx.query(`ALTER TABLE ${qualified(t)} DROP CONSTRAINT ${quoteIdent(r.constraint_name)}`);
-      dropped.push({ table: t, name: r.name, create: `ALTER TABLE ${qualified(t)} ADD CONSTRAINT ${quoteIdent(r.constraint_name)} ${r.constraint_def}`, after });
+      // B-tree primary keys and unique constraints: the index first (pg_get_indexdef keeps WITH, INCLUDE, NULLS NOT DISTINCT), then the constraint on it.
+      const create =
+        !r.using_index
+          ? [`ALTER TABLE ${qualified(t)} ADD CONSTRAINT ${quoteIdent(r.constraint_name)} ${r.constraint_def}`]
+          : [
+              r.indexdef,
+              `ALTER TABLE ${qualified(t)} ADD CONSTRAINT ${quoteIdent(r.constraint_name)} ${r.constraint_type === 'p' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${quoteIdent(r.name)}` +
+                (r.deferrable ? ` DEFERRABLE INITIALLY ${r.deferred ? 'DEFERRED' : 'IMMEDIATE'}` : ''),
+            ];
+      dropped.push({ table: t, name: r.name, create, after });
     } else {
       await tx.query(`DROP INDEX ${quoteIdent(t.schema)}.${quoteIdent(r.name)}`);
-      dropped.push({ table: t, name: r.name, create: r.indexdef, after });
+      dropped.push({ table: t, name: r.name, create: [r.indexdef], after });
     }
   }
   return dropped;
@@ -109,8 +127,7 @@ export async function notNullColumns(tx: Queryable, t: TableName): Promise<strin
  */
 export async function rebuildIndexes(tx: Queryable, dropped: DroppedIndex[], notNull: Map<string, { table: TableName; columns: string[] }> = new Map()): Promise<void> {
   for (const d of dropped) {
-    await tx.query(d.create);
-    for (const s of d.after) await tx.query(s);
+    for (const s of [...d.create, ...d.after]) await tx.query(s);
   }
   for (const { table, columns } of notNull.values()) {
     const now = new Set(await notNullColumns(tx, table));
