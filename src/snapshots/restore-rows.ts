@@ -28,24 +28,37 @@ export interface RowScope {
   table: TableName;
   entry: SnapshotTable;
   pk: string[];
-  /** Temp table holding the keys in scope. */
+  /** Temp table holding the keys in scope; `<scope>_rows` holds the snapshot's rows for them. */
   scope: string;
 }
 
 /**
- * Collect the keys in scope into a temp table (dropped at commit).
+ * Collect the keys in scope, and the snapshot's rows for them, into temp
+ * tables (dropped at commit): each full table is read once, and every later
+ * statement joins the small scope instead of the whole copy.
  *
  * @example
  * await collectScope(tx, scope, "status = 'refunded'");
  */
 export async function collectScope(tx: Queryable, s: RowScope, predicate: string): Promise<void> {
   const alias = quoteIdent(s.table.name);
-  const keys = (rel: string) => `SELECT ${s.pk.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')} FROM ${rel} AS ${alias} WHERE (${predicate})`;
+  const pk = s.pk.map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
+  const keys = quoteIdent(s.scope);
+  const rows = snapRows(s);
+  await tx.query(`CREATE TEMP TABLE ${keys} ON COMMIT DROP AS SELECT ${pk} FROM ${qualified(s.table)} AS ${alias} WHERE (${predicate})`);
   await tx.query(
-    `CREATE TEMP TABLE ${quoteIdent(s.scope)} ON COMMIT DROP AS ${keys(qualified(s.entry.copy!))} UNION ${keys(qualified(s.table))}`,
+    `CREATE TEMP TABLE ${rows} ON COMMIT DROP AS SELECT ${alias}.* FROM ${qualified(s.entry.copy!)} AS ${alias}
+      WHERE (${predicate}) OR (${pk}) IN (SELECT * FROM ${keys})`,
   );
-  await tx.query(`ANALYZE ${quoteIdent(s.scope)}`);
+  await tx.query(`INSERT INTO ${keys} SELECT ${list(s.pk)} FROM ${rows} EXCEPT SELECT * FROM ${keys}`);
+  await tx.query(`CREATE INDEX ON ${keys} (${list(s.pk)})`);
+  await tx.query(`CREATE INDEX ON ${rows} (${list(s.pk)})`);
+  await tx.query(`ANALYZE ${keys}`);
+  await tx.query(`ANALYZE ${rows}`);
 }
+
+/** The temp table of the snapshot's rows in scope (every key in it is in scope). */
+const snapRows = (s: RowScope) => quoteIdent(`${s.scope}_rows`);
 
 const value = (c: ColumnSource) => (c.cast === null ? `s.${quoteIdent(c.source)}` : `CAST(s.${quoteIdent(c.source)} AS ${c.cast})`);
 
@@ -69,7 +82,7 @@ export async function countRows(tx: Queryable, s: RowScope, settable: ColumnSour
             count(*) FILTER (WHERE s.${quoteIdent(s.pk[0]!)} IS NOT NULL AND t.${quoteIdent(s.pk[0]!)} IS NULL)::int AS inserted,
             count(*) FILTER (WHERE s.${quoteIdent(s.pk[0]!)} IS NULL AND t.${quoteIdent(s.pk[0]!)} IS NOT NULL)::int AS since
        FROM ${quoteIdent(s.scope)} k
-       LEFT JOIN ${qualified(s.entry.copy!)} s ON ${tuple('s', s.pk)} = ${tuple('k', s.pk)}
+       LEFT JOIN ${snapRows(s)} s ON ${tuple('s', s.pk)} = ${tuple('k', s.pk)}
        LEFT JOIN ${qualified(s.table)} t ON ${tuple('t', s.pk)} = ${tuple('k', s.pk)}`,
   );
   const r = rows[0]!;
@@ -103,15 +116,15 @@ export async function writeRows(
   if (settable.length > 0) {
     const r = await tx.query(
       `UPDATE ${qualified(s.table)} t SET ${settable.map((c) => `${quoteIdent(c.target)} = ${value(c)}`).join(', ')}
-         FROM ${qualified(s.entry.copy!)} s
-        WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)} AND ${inScope(s, 't')} AND ${differs(settable)}`,
+         FROM ${snapRows(s)} s
+        WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)} AND ${differs(settable)}`,
     );
     updated = r.rowCount ?? 0;
   }
   const ins = await tx.query(
     `INSERT INTO ${qualified(s.table)} (${list(insertable.map((c) => c.target))}) OVERRIDING SYSTEM VALUE
-     SELECT ${insertable.map(value).join(', ')} FROM ${qualified(s.entry.copy!)} s
-      WHERE ${inScope(s, 's')} AND NOT EXISTS (SELECT 1 FROM ${qualified(s.table)} t WHERE ${tuple('t', s.pk)} = ${tuple('s', s.pk)})`,
+     SELECT ${insertable.map(value).join(', ')} FROM ${snapRows(s)} s
+      WHERE NOT EXISTS (SELECT 1 FROM ${qualified(s.table)} t WHERE ${tuple('t', s.pk)} = ${tuple('s', s.pk)})`,
   );
   return { updated, inserted: ins.rowCount ?? 0 };
 }
@@ -125,7 +138,7 @@ export async function writeRows(
 export async function deleteInsertedRows(tx: Queryable, s: RowScope): Promise<number> {
   const r = await tx.query(
     `DELETE FROM ${qualified(s.table)} t
-      WHERE ${inScope(s, 't')} AND NOT EXISTS (SELECT 1 FROM ${qualified(s.entry.copy!)} s WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)})`,
+      WHERE ${inScope(s, 't')} AND NOT EXISTS (SELECT 1 FROM ${snapRows(s)} s WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)})`,
   );
   return r.rowCount ?? 0;
 }
@@ -141,7 +154,7 @@ export async function checkNotReferenced(
       `SELECT count(*)::int AS n FROM ${qualified(s.table)} t
          JOIN ${quoteIdent(s.scope)} k ON ${tuple('k', s.pk)} = ${tuple('t', s.pk)}
          JOIN ${qualified(fk.from)} o ON ${tuple('o', fk.fromColumns)} = ${tuple('t', fk.toColumns)}
-        WHERE NOT EXISTS (SELECT 1 FROM ${qualified(s.entry.copy!)} s WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)})`,
+        WHERE NOT EXISTS (SELECT 1 FROM ${snapRows(s)} s WHERE ${tuple('s', s.pk)} = ${tuple('t', s.pk)})`,
     );
     if (rows[0]!.n > 0) {
       throw new CurtainError(
