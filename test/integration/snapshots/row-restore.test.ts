@@ -115,6 +115,32 @@ describe('row-granular restore', () => {
     expect(now.some((r) => r.status === 'refunded')).toBe(false);
   });
 
+  it('a dry run of a full restore counts by primary key, and says a table without one is replaced whole', async () => {
+    const snap = await createSnapshot(pool, { schema, tables: ['orders', 'nopk'] });
+    await poison();
+    await pool.query(`INSERT INTO nopk VALUES (2, 'y'), (3, 'z')`);
+    const before = await orders();
+    const preview = await previewRestore(pool, snap.id, { schema });
+    expect(preview.where).toBeNull();
+    expect(preview.tables).toEqual([
+      {
+        table: 'public.orders',
+        mode: 'replace',
+        rowsThen: 100,
+        rowsNow: 109,
+        // 2 and 22 and order 5's note changed; 7 and 42 deleted; 11 inserted since (deleted by a full restore).
+        changes: { matching: 111, updated: 3, inserted: 2, deleted: 11, unchanged: 95, keptInserted: 0 },
+        droppedColumns: [],
+        columnsNotInSnapshot: [],
+      },
+      { table: 'public.nopk', mode: 'replace', rowsThen: 1, rowsNow: 3, changes: null, droppedColumns: [], columnsNotInSnapshot: [] },
+    ]);
+    expect(await orders()).toEqual(before);
+    // And the full restore then does exactly that.
+    await restoreSnapshot(pool, snap.id, { schema });
+    expect((await orders()).length).toBe(100);
+  });
+
   it('refuses bad predicates before anything changes, with PostgreSQL’s reason', async () => {
     const snap = await createSnapshot(pool, { schema, tables: ['orders', 'nopk'] });
     await poison();
