@@ -18,7 +18,7 @@ export { expand, switchFlag, contract, abort } from './migration/lifecycle.js';
 export type { LifecycleContext, LifecycleReporter, TransitionResult } from './migration/lifecycle.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
-export { createThrottle, checkReplicaTarget } from './backfill/throttle.js';
+export { createThrottle, checkReplicaTarget, throttleOptionsFrom } from './backfill/throttle.js';
 export type { ReplicaLag, ReplicaTarget, Throttle, ThrottleOptions, ThrottleState } from './backfill/throttle.js';
 
 // Configuration, connections, errors

@@ -3,6 +3,7 @@ export { verifyBackfill, type VerifyResult } from './verify.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 export {
   createThrottle,
+  throttleOptionsFrom,
   checkReplicaTarget,
   type ReplicaLag,
   type ReplicaTarget,

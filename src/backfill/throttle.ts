@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Config } from '../config.js';
 import { transaction } from '../db/queryable.js';
 import { CurtainError, UsageError } from '../errors.js';
 import { bytesBehind, parseLsn, WalHistory } from './wal-history.js';
@@ -165,6 +166,22 @@ export async function createThrottle(pool: pg.Pool, options: ThrottleOptions = {
     async close() {
       await Promise.all(replicas.map((r) => r.pool.end().catch(() => {})));
     },
+  };
+}
+
+/**
+ * The throttle options of a loaded configuration (`backfill.*` keys).
+ *
+ * @example
+ * const throttle = await createThrottle(pool, throttleOptionsFrom(config.backfill));
+ */
+export function throttleOptionsFrom(backfill: Config['backfill']): ThrottleOptions {
+  return {
+    maxReplicaLagMs: backfill.maxReplicaLagMs,
+    replicaUrls: backfill.replicas,
+    throttleQuery: backfill.throttleQuery,
+    maxActiveBackends: backfill.maxActiveBackends,
+    maxLockWaiters: backfill.maxLockWaiters,
   };
 }
 

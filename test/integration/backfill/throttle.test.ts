@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createThrottle } from '../../../src/backfill/throttle.js';
+import { createThrottle, throttleOptionsFrom } from '../../../src/backfill/throttle.js';
 import { loadConfig } from '../../../src/config.js';
 import { CurtainError, UsageError } from '../../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
@@ -114,7 +114,9 @@ describe('throttle: query, load, options', () => {
           maxLockWaiters: 5,
         },
       });
-      expect((await loadConfig({ cwd: dir })).backfill).toMatchObject({
+      const loaded = await loadConfig({ cwd: dir });
+      expect(throttleOptionsFrom(loaded.backfill)).toMatchObject({ maxReplicaLagMs: 7500, maxActiveBackends: 40, maxLockWaiters: 5, throttleQuery: 'SELECT false' });
+      expect(loaded.backfill).toMatchObject({
         maxReplicaLagMs: 7500,
         replicas: [
           { name: 'r1', url: 'postgres://replica-1/app' },
