@@ -97,7 +97,7 @@ export async function restoreWhere(pool: pg.Pool, snapshot: SnapshotRecord, entr
       if (deleteInserted) for (const s of [...order].reverse()) done.get(display(s.table))!.deleted = await deleteInsertedRows(tx, s);
       await tx.query('SET CONSTRAINTS ALL IMMEDIATE');
     } catch (err) {
-      throw explain(err);
+      throw explainRows(err);
     }
     for (const s of scopes) {
       const want = counted.get(display(s.table))!;
@@ -168,4 +168,22 @@ export async function previewTables(
     { isolation: 'REPEATABLE READ' },
   );
   return { snapshotId: snapshot.id, where: predicate ?? null, tables };
+}
+
+/** Row-granular wording: the conflict is with rows outside the condition. */
+function explainRows(err: unknown): unknown {
+  const e = err as { code?: string; message?: string; detail?: string; constraint?: string };
+  if (e.code === '23505') {
+    return new CurtainError(`a restored row collides with a row outside the condition (unique constraint ${e.constraint ?? 'unknown'}): ${e.detail ?? e.message}`, {
+      hint: 'change that row first (or restore it on its own), then restore again; nothing was changed',
+      cause: err,
+    });
+  }
+  if (e.code === '23503') {
+    return new CurtainError(`restore would break a foreign key (${e.constraint ?? 'unknown'}): ${e.detail ?? e.message}`, {
+      hint: 'restore the referenced rows first (their table with its own --where), then these; nothing was changed',
+      cause: err,
+    });
+  }
+  return explain(err);
 }

@@ -173,7 +173,7 @@ describe('row-granular restore', () => {
     // Restoring a deleted customer's orders without the customer: a clear foreign key error, nothing changed.
     await pool.query(`DELETE FROM orders WHERE customer_id = 4; DELETE FROM customers WHERE id = 4`);
     await expect(restoreSnapshot(pool, snap.id, { schema, tables: ['orders'], where: 'customer_id = 4' })).rejects.toThrow(
-      /restore would break a foreign key \(orders_customer_id_fkey/,
+      /restore would break a foreign key \(orders_customer_id_fkey\)/,
     );
     expect((await pool.query('SELECT count(*)::int AS n FROM orders WHERE customer_id = 4')).rows[0].n).toBe(0);
     // The parent first, then its children: each restore with the condition that fits its table.
@@ -182,5 +182,19 @@ describe('row-granular restore', () => {
     const children = await restoreSnapshot(pool, snap.id, { schema, tables: ['orders'], where: 'orders.customer_id = 4' });
     expect(children.restored[0]!.changes).toMatchObject({ matching: 10, inserted: 10, updated: 0 });
     expect((await pool.query('SELECT count(*)::int AS n FROM orders WHERE customer_id = 4')).rows[0].n).toBe(10);
+  });
+
+  it('names the row outside the condition that a restored row would collide with', async () => {
+    await pool.query(`CREATE UNIQUE INDEX customers_name_key ON customers (name)`);
+    const snap = await createSnapshot(pool, { schema, tables: ['customers'] });
+    await pool.query(`UPDATE customers SET name = 'renamed' WHERE id = 2; UPDATE customers SET name = 'customer 2' WHERE id = 3`);
+    await expect(restoreSnapshot(pool, snap.id, { schema, tables: ['customers'], where: 'id = 2' })).rejects.toThrow(
+      /a restored row collides with a row outside the condition \(unique constraint customers_name_key\): Key \(name\)=\(customer 2\) already exists/,
+    );
+    expect((await pool.query('SELECT name FROM customers WHERE id IN (2, 3) ORDER BY id')).rows).toEqual([{ name: 'renamed' }, { name: 'customer 2' }]);
+    await restoreSnapshot(pool, snap.id, { schema, tables: ['customers'], where: 'id = 3' });
+    const second = await restoreSnapshot(pool, snap.id, { schema, tables: ['customers'], where: 'id = 2' });
+    expect(second.restored[0]!.changes).toMatchObject({ matching: 1, updated: 1 });
+    expect((await pool.query('SELECT name FROM customers WHERE id IN (2, 3) ORDER BY id')).rows).toEqual([{ name: 'customer 2' }, { name: 'customer 3' }]);
   });
 });
