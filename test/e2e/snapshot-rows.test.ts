@@ -4,6 +4,7 @@ import { migrate, migrationSource, tempProject } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 /** The CLI: row-granular restore with its dry run, and restoring a pre-contract snapshot of a shadowed alterColumn. */
+// Many CLI processes per test: generous timeouts for a busy machine.
 describe('migrate snapshot restore --where (CLI)', () => {
   let tdb: TestDatabase;
   let conn: Database;
@@ -64,7 +65,7 @@ describe('migrate snapshot restore --where (CLI)', () => {
     const undo = await run('snapshot', 'restore', result.safetySnapshotId, '--yes');
     expect(undo.code, undo.stderr).toBe(0);
     expect(await q('SELECT * FROM accounts ORDER BY id')).toEqual(before);
-  });
+  }, 300_000);
 
   it('restoring the pre-contract snapshot of a shadowed alterColumn never re-adds the shadow column', async () => {
     await conn.pool.query(`
@@ -108,5 +109,5 @@ describe('migrate snapshot restore --where (CLI)', () => {
     expect(await q('SELECT id, amount::int AS amount FROM payments ORDER BY id')).toEqual(
       [1, 2, 3, 4, 5].map((i) => ({ id: i, amount: i * 10 * 100 })),
     );
-  });
+  }, 300_000);
 });

@@ -63,7 +63,7 @@ describe('throttle on a real streaming replica', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 240_000);
 
   it('a replica it cannot reach throttles with the reason and never throws; a dropped connection recovers by itself', async () => {
     const [port] = await freePorts(1);
@@ -96,5 +96,5 @@ describe('throttle on a real streaming replica', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 240_000);
 });
