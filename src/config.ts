@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createJiti } from 'jiti';
 import { z } from 'zod';
+import { checkReplicaTarget, type ReplicaTarget } from './backfill/throttle.js';
 import { parseDuration } from './duration.js';
 import { CurtainError, UsageError } from './errors.js';
 
@@ -26,9 +27,21 @@ const configSchema = z
         batchDelay: duration.default(0),
         /** Adaptive batches aim at this duration when no batch size is set. */
         targetBatchTime: duration.default('200ms'),
+        /** Throttle while a standby is further behind than this; `false` turns replica checks off. */
+        maxReplicaLag: z.union([duration, z.literal(false)]).default('5s'),
+        /** Standbys to connect to, besides those the primary lists in pg_stat_replication. */
+        replicas: z
+          .array(z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), url: z.string().min(1) })]))
+          .default([]),
+        /** Throttle while this query's first column is true. */
+        throttleQuery: z.string().trim().min(1).optional(),
+        /** Throttle while more client backends than this are active. */
+        maxActiveBackends: z.number().int().nonnegative().optional(),
+        /** Throttle while more client backends than this wait on a lock. */
+        maxLockWaiters: z.number().int().nonnegative().optional(),
       })
       .strict()
-      .default({ batchDelay: 0, targetBatchTime: '200ms' }),
+      .default({ batchDelay: 0, targetBatchTime: '200ms', maxReplicaLag: '5s', replicas: [] }),
     snapshots: z
       .object({
         beforeSwitch: z.boolean().default(true),
@@ -85,7 +98,18 @@ export interface Config {
   lockTimeoutMs: number;
   lockWaitMs: number;
   lockRetries: number;
-  backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number };
+  backfill: {
+    batchSize?: number;
+    batchDelayMs: number;
+    targetBatchTimeMs: number;
+    /** null: replica checks off. */
+    maxReplicaLagMs: number | null;
+    /** Named (`r1`, `r2`, ... for bare URLs), URLs checked. */
+    replicas: ReplicaTarget[];
+    throttleQuery?: string;
+    maxActiveBackends?: number;
+    maxLockWaiters?: number;
+  };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
   abort: { drainTimeoutMs: number };
@@ -157,6 +181,11 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       batchSize: c.backfill.batchSize,
       batchDelayMs: parseDuration(c.backfill.batchDelay, 'backfill.batchDelay'),
       targetBatchTimeMs: parseDuration(c.backfill.targetBatchTime, 'backfill.targetBatchTime'),
+      maxReplicaLagMs: c.backfill.maxReplicaLag === false ? null : parseDuration(c.backfill.maxReplicaLag, 'backfill.maxReplicaLag'),
+      replicas: replicaTargets(c.backfill.replicas, file),
+      throttleQuery: c.backfill.throttleQuery,
+      maxActiveBackends: c.backfill.maxActiveBackends,
+      maxLockWaiters: c.backfill.maxLockWaiters,
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },
@@ -167,6 +196,23 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     root: file ? path.dirname(file) : cwd,
     file,
   };
+}
+
+/** Name bare URLs by position, and check names and URLs. */
+function replicaTargets(list: (string | { name: string; url: string })[], file: string | undefined): ReplicaTarget[] {
+  const where = `invalid configuration${file ? ` in ${path.basename(file)}` : ''}: backfill.replicas`;
+  const targets = list.map((r, i) => (typeof r === 'string' ? { name: `r${i + 1}`, url: r } : r));
+  const names = new Set<string>();
+  for (const t of targets) {
+    if (names.has(t.name)) throw new UsageError(`${where}: two replicas are named ${JSON.stringify(t.name)}`);
+    names.add(t.name);
+    try {
+      checkReplicaTarget(t);
+    } catch (err) {
+      throw new UsageError(`${where}: ${(err as Error).message}`, (err as UsageError).hint);
+    }
+  }
+  return targets;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -24,6 +24,8 @@ export type * from './migration/program.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
 export type { GuardOptions } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
+export { createThrottle, checkReplicaTarget, throttleOptionsFrom } from './backfill/throttle.js';
+export type { ReplicaLag, ReplicaTarget, Throttle, ThrottleOptions, ThrottleState } from './backfill/throttle.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';

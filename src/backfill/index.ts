@@ -1,3 +1,13 @@
 export { runBackfill, primaryKey, type BackfillOptions, type BackfillProgress, type BackfillResult } from './run.js';
 export { verifyBackfill, type VerifyResult } from './verify.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
+export {
+  createThrottle,
+  throttleOptionsFrom,
+  checkReplicaTarget,
+  type ReplicaLag,
+  type ReplicaTarget,
+  type Throttle,
+  type ThrottleOptions,
+  type ThrottleState,
+} from './throttle.js';

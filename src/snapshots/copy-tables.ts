@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
 import { transaction, type Queryable } from '../db/queryable.js';
 import { saveRecord } from './catalog.js';
-import { countAndChecksum, useStableOutput } from './checksum.js';
+import { CurtainError } from '../errors.js';
+import { useStableOutput } from './checksum.js';
+import { checksumsAlongside } from './parallel-checksum.js';
 import { copyTableName, snapshotSchemaName } from './ids.js';
 import { display, qualified, relationBytes, tableColumns } from './relations.js';
 import type { SnapshotRequest } from './strategy.js';
@@ -25,11 +27,12 @@ export async function ensureSnapshotSchema(pool: pg.Pool, curtainSchema: string)
 /**
  * Copy `request.tables` and record the snapshot, inside the caller's
  * transaction (REPEATABLE READ for a consistent snapshot; restore calls it
- * with the tables already locked). The record goes in as `in_progress` and is
- * flipped to `complete` before the caller commits, so no other session ever
- * sees a half snapshot.
+ * with the tables already locked against writers). The record goes in as
+ * `in_progress` and is flipped to `complete` before the caller commits, so no
+ * other session ever sees a half snapshot. With `pool`, the checksums run on
+ * a second session while the copies are written (parallel-checksum.ts).
  */
-export async function copyTables(tx: Queryable, request: SnapshotRequest): Promise<SnapshotRecord> {
+export async function copyTables(tx: Queryable, request: SnapshotRequest, pool?: pg.Pool): Promise<SnapshotRecord> {
   const location = snapshotSchemaName(request.schema);
   const record: SnapshotRecord = {
     id: request.id,
@@ -45,14 +48,30 @@ export async function copyTables(tx: Queryable, request: SnapshotRequest): Promi
   };
   await useStableOutput(tx);
   await saveRecord(tx, request.schema, record);
-  const tables: SnapshotTable[] = [];
+  const planned = [];
   for (const [i, t] of request.tables.entries()) {
     const columns = await tableColumns(tx, t);
-    const copy = { schema: location, name: copyTableName(request.id, i, t.name) };
+    planned.push({ t, columns, copy: { schema: location, name: copyTableName(request.id, i, t.name) } });
+  }
+  const pending = await checksumsAlongside(
+    pool,
+    tx,
+    planned.map((p) => ({ relation: qualified(p.t), columns: p.columns.map((c) => c.name), fallback: qualified(p.copy) })),
+  );
+  const copied: number[] = [];
+  for (const { t, copy } of planned) {
     // Set-based copy: CTAS is the fastest way PostgreSQL has to copy a table.
-    await tx.query(`CREATE TABLE ${qualified(copy)} AS SELECT * FROM ${qualified(t)}`);
+    const result = await tx.query(`CREATE TABLE ${qualified(copy)} AS SELECT * FROM ${qualified(t)}`);
+    copied.push(result.rowCount ?? -1);
     await tx.query(`COMMENT ON TABLE ${qualified(copy)} IS ${quoteLiteral(`curtain snapshot ${request.id} of ${display(t)}`)}`);
-    const { rows, checksum } = await countAndChecksum(tx, qualified(copy), columns.map((c) => c.name));
+  }
+  const sums = await pending.result();
+  const tables: SnapshotTable[] = [];
+  for (const [i, { t, columns, copy }] of planned.entries()) {
+    const { rows, checksum } = sums[i]!;
+    if (copied[i] !== rows) {
+      throw new CurtainError(`the copy of ${display(t)} has ${copied[i]} rows but the table had ${rows} in the same snapshot; nothing was recorded`);
+    }
     tables.push({ schema: t.schema, name: t.name, copy, rows, bytes: await relationBytes(tx, t), checksum, columns });
   }
   const complete: SnapshotRecord = { ...record, tables, status: 'complete' };

@@ -23,6 +23,9 @@ export interface RestoreRequest {
   schema: string;
   /** User table references, already checked to be non-empty when given. */
   tables?: string[];
+  /** Row-granular restore: the checked predicate (tables strategy only). */
+  where?: string;
+  deleteInserted?: boolean;
   actor: string;
   lockTimeoutMs?: number;
   dir: string;

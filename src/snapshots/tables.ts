@@ -18,7 +18,7 @@ export const tablesStrategy: SnapshotStrategy = {
   async create(pool, request) {
     await ensureSnapshotSchema(pool, request.schema);
     // One REPEATABLE READ transaction: every table is copied as of the same moment.
-    return transaction(pool, (client) => copyTables(client, request), { isolation: 'REPEATABLE READ' });
+    return transaction(pool, (client) => copyTables(client, request, pool), { isolation: 'REPEATABLE READ' });
   },
 
   async restore(pool, snapshot, request) {

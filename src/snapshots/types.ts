@@ -16,6 +16,8 @@ export interface SnapshotColumn {
   identity: '' | 'a' | 'd';
   /** The expression of a stored generated column, else null. */
   generated: string | null;
+  /** Attribute number (recorded since row-granular restore; absent in older snapshots). */
+  attnum?: number;
 }
 
 /** One table inside a snapshot. */
@@ -69,6 +71,14 @@ export interface RestoreSnapshotOptions {
   schema: string;
   /** Restore only these tables of the snapshot (tables strategy only). */
   tables?: string[];
+  /**
+   * Row-granular restore (tables strategy, needs `tables`): only rows whose
+   * primary key matches this SQL condition in the snapshot or now are put
+   * back; every other row stays as it is. See restore-rows.ts.
+   */
+  where?: string;
+  /** With `where`: also delete rows inserted since the snapshot that match it (default: keep them). */
+  deleteInserted?: boolean;
   actor?: string;
   /** `lock_timeout` while taking the table locks (tables strategy); default: wait. */
   lockTimeoutMs?: number;
@@ -77,16 +87,58 @@ export interface RestoreSnapshotOptions {
   url?: string;
 }
 
+/** What a restore changes (or would change) in one table, by primary key. */
+export interface RowChanges {
+  /** Keys in scope: every row for a full restore; for `where`, rows matching it in the snapshot or now. */
+  matching: number;
+  /** Rows in the snapshot and now, with different values: set back. */
+  updated: number;
+  /** Rows in the snapshot but not now (deleted since): inserted back. */
+  inserted: number;
+  /** Rows now but not in the snapshot: deleted (full restore always; `where` only with `deleteInserted`). */
+  deleted: number;
+  /** Rows in scope that already equal the snapshot. */
+  unchanged: number;
+  /** Rows inserted since the snapshot that match `where` and are kept (without `deleteInserted`). */
+  keptInserted: number;
+}
+
 /** How one table was put back. */
 export interface RestoredTable {
   table: string;
   rows: number;
-  /** `replace`: TRUNCATE + INSERT; `merge`: update/insert/delete by primary key (table referenced from outside the set). */
-  mode: 'replace' | 'merge' | 'dump' | 'clone';
+  /**
+   * `replace`: TRUNCATE + INSERT; `merge`: update/insert/delete by primary key
+   * (table referenced from outside the set); `rows`: row-granular (`where`).
+   */
+  mode: 'replace' | 'merge' | 'rows' | 'dump' | 'clone';
+  /** Row-granular restores: what changed. */
+  changes?: RowChanges;
   /** Columns dropped since the snapshot and added back. */
   readdedColumns: string[];
   /** Columns added since the snapshot: left at their defaults (re-run the backfill of the migration that added them). */
   columnsNotInSnapshot: string[];
+}
+
+/** One table in `previewRestore` (a dry run). */
+export interface RestorePreviewTable {
+  table: string;
+  mode: 'replace' | 'merge' | 'rows';
+  rowsThen: number;
+  rowsNow: number;
+  /** null when the table has no primary key the snapshot also has (a full restore replaces it as a whole). */
+  changes: RowChanges | null;
+  /** Columns dropped since the snapshot: a full restore re-adds them, a row-granular one cannot restore them. */
+  droppedColumns: string[];
+  /** Columns added since the snapshot: left as they are. */
+  columnsNotInSnapshot: string[];
+}
+
+/** The result of `previewRestore`: nothing was changed. */
+export interface RestorePreview {
+  snapshotId: string;
+  where: string | null;
+  tables: RestorePreviewTable[];
 }
 
 /** The result of `restoreSnapshot`. */

@@ -10,6 +10,7 @@ import {
   dropSnapshot,
   getSnapshot,
   listSnapshots,
+  previewRestore,
   pruneSnapshots,
   restoreSnapshot,
   STRATEGY_NAMES,
@@ -111,37 +112,77 @@ export function register(program: Command): void {
 
   snapshot
     .command('restore')
-    .description('put a snapshot back (a safety snapshot of the current state is taken first); needs --yes')
+    .description('put a snapshot back (a safety snapshot of the current state is taken first); needs --yes, or --dry-run')
     .argument('<id>')
     .option('--tables <list>', 'restore only these tables of the snapshot (tables strategy)')
-    .action(async (id: string, opts: { tables?: string }, command: Command) => {
-      if (!globalsOf(command).yes) {
+    .option('--where <condition>', 'with --tables: restore only rows matching this SQL condition in the snapshot or now; every other row stays')
+    .option('--delete-inserted', 'with --where: also delete matching rows inserted since the snapshot (default: keep them)')
+    .option('--dry-run', 'print how many rows would be updated, inserted and deleted per table; change nothing')
+    .action(async (id: string, opts: { tables?: string; where?: string; deleteInserted?: boolean; dryRun?: boolean }, command: Command) => {
+      if (opts.where !== undefined && !splitList(opts.tables)) {
+        throw new UsageError('--where needs --tables: name the tables the condition applies to', `e.g. migrate snapshot restore ${id} --tables orders --where "status = 'refunded'"`);
+      }
+      if (opts.deleteInserted && opts.where === undefined) throw new UsageError('--delete-inserted needs --where', 'a full restore already deletes rows inserted since the snapshot');
+      if (!opts.dryRun && !globalsOf(command).yes) {
+        const again = [`migrate snapshot restore ${id}`, opts.tables && `--tables ${opts.tables}`, opts.where !== undefined && `--where ${shellQuote(opts.where)}`, opts.deleteInserted && '--delete-inserted']
+          .filter(Boolean)
+          .join(' ');
         throw new UsageError(
-          `restore replaces the current data of the snapshot's tables`,
-          `add --yes to confirm: migrate snapshot restore ${id}${opts.tables ? ` --tables ${opts.tables}` : ''} --yes`,
+          opts.where !== undefined ? 'restore writes the matching rows of the snapshot back' : `restore replaces the current data of the snapshot's tables`,
+          `see what would change with: ${again} --dry-run\nthen confirm with: ${again} --yes`,
         );
       }
       await withContext(command, async (ctx) => {
         const { config, out, database } = ctx;
+        const options = {
+          schema: config.schema,
+          tables: splitList(opts.tables),
+          where: opts.where,
+          deleteInserted: opts.deleteInserted,
+          actor: defaultActor(),
+          lockTimeoutMs: config.lockTimeoutMs,
+          dir: snapshotDir(ctx),
+          url: database.url,
+        };
+        if (opts.dryRun) {
+          const preview = await previewRestore(database.pool, id, options);
+          out.result(preview);
+          const total = preview.tables.reduce((n, t) => n + (t.changes ? t.changes.updated + t.changes.inserted + t.changes.deleted : t.rowsThen + t.rowsNow), 0);
+          out.line(`dry run: restoring snapshot ${id}${preview.where !== null ? ` where ${preview.where}` : ''} would change ${total} row(s); nothing was changed`);
+          out.table(
+            ['TABLE', 'MODE', 'MATCHING', 'UPDATE', 'INSERT', 'DELETE', 'UNCHANGED', 'KEPT (INSERTED SINCE)'],
+            preview.tables.map((t) =>
+              t.changes
+                ? [t.table, t.mode, t.changes.matching, t.changes.updated, t.changes.inserted, t.changes.deleted, t.changes.unchanged, t.changes.keptInserted]
+                : [t.table, t.mode, '', `replaces all ${t.rowsNow} rows with the snapshot's ${t.rowsThen}`, '', '', '', ''],
+            ),
+          );
+          for (const t of preview.tables.filter((t) => t.droppedColumns.length > 0)) {
+            out.warn(`${t.table}: ${t.droppedColumns.join(', ')} dropped since the snapshot; ${t.mode === 'rows' ? 'a row-granular restore cannot restore them' : 'the restore re-adds them'}`);
+          }
+          return;
+        }
         const snap = await getSnapshot(database.pool, id, { schema: config.schema });
-        const run = () =>
-          restoreSnapshot(database.pool, id, {
-            schema: config.schema,
-            tables: splitList(opts.tables),
-            actor: defaultActor(),
-            lockTimeoutMs: config.lockTimeoutMs,
-            dir: snapshotDir(ctx),
-            url: database.url,
-          });
+        const run = () => restoreSnapshot(database.pool, id, options);
         const result = snap.strategy === 'clone' ? await run() : await locked(ctx, run);
         out.result(result);
-        out.table(
-          ['TABLE', 'ROWS', 'MODE', 'COLUMNS RE-ADDED', 'COLUMNS NOT IN SNAPSHOT'],
-          result.restored.map((r) => [r.table, r.rows, r.mode, r.readdedColumns.join(', '), r.columnsNotInSnapshot.join(', ')]),
-        );
-        out.line(`restored snapshot ${id}; to undo: migrate snapshot restore ${result.safetySnapshotId} --yes`);
+        if (opts.where !== undefined) {
+          out.table(
+            ['TABLE', 'MATCHING', 'UPDATED', 'INSERTED', 'DELETED', 'UNCHANGED', 'KEPT (INSERTED SINCE)'],
+            result.restored.map((r) => {
+              const c = r.changes!;
+              return [r.table, c.matching, c.updated, c.inserted, c.deleted, c.unchanged, c.keptInserted];
+            }),
+          );
+        } else {
+          out.table(
+            ['TABLE', 'ROWS', 'MODE', 'COLUMNS RE-ADDED', 'COLUMNS NOT IN SNAPSHOT'],
+            result.restored.map((r) => [r.table, r.rows, r.mode, r.readdedColumns.join(', '), r.columnsNotInSnapshot.join(', ')]),
+          );
+        }
+        out.line(`restored snapshot ${id}${opts.where !== undefined ? ` where ${opts.where}` : ''}; to undo: migrate snapshot restore ${result.safetySnapshotId} --yes`);
         for (const r of result.restored.filter((r) => r.columnsNotInSnapshot.length > 0)) {
-          out.warn(`${r.table}: ${r.columnsNotInSnapshot.join(', ')} did not exist at snapshot time and were left at their defaults`);
+          out.warn(`${r.table}: ${r.columnsNotInSnapshot.join(', ')} did not exist at snapshot time and ${r.mode === 'rows' ? 'kept their current values' : 'were left at their defaults'}`);
         }
       });
     });
@@ -204,6 +245,11 @@ function snapshotDir(ctx: CommandContext): string {
 function splitList(value: string | undefined): string[] | undefined {
   const parts = value?.split(',').map((s) => s.trim()).filter(Boolean);
   return parts && parts.length > 0 ? parts : undefined;
+}
+
+/** Single-quote for a POSIX shell, for commands we suggest. */
+function shellQuote(s: string): string {
+  return /^[\w.,=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function parseKeep(value: string): number {
