@@ -3,6 +3,8 @@ import { Umzug, type UmzugStorage } from 'umzug';
 import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
+import { flagTargeting } from './internal/004-flag-targeting.js';
+import { flagTracking } from './internal/004-flag-tracking.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -16,6 +18,8 @@ interface InternalMigration {
 const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
+  { name: '004-flag-targeting', sql: flagTargeting },
+  { name: '004-flag-tracking', sql: flagTracking },
 ];
 
 /** The number of internal versions this build knows. */

@@ -3,6 +3,7 @@ import { formatDuration } from '../../duration.js';
 import { quoteIdent } from '../../db/identifiers.js';
 import { findFlagReferences } from '../../flags/references.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
+import { describeFlagState } from '../../flags/targeting.js';
 import { listEvents } from '../../migration/records.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
 import { withContext, type CommandContext } from '../context.js';
@@ -113,11 +114,10 @@ async function flagDebt(ctx: CommandContext, flags: FlagRow[]): Promise<FlagDebt
   return debt;
 }
 
-/** The flag's state in a few words: off, on, on 25%, locked on. */
+/** The flag's state in a few words: off, on, on 25%, locked on, on for user:42; where tenant in (acme); else 0%. */
 export function flagState(flag: FlagRow): string {
   if (flag.retired) return 'locked on';
-  if (!flag.enabled) return 'off';
-  return flag.rollout === 100 ? 'on' : `on ${flag.rollout}%`;
+  return describeFlagState(flag);
 }
 
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {
