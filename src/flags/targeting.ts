@@ -91,16 +91,23 @@ export function targetingProblem(t: { subjects?: unknown; constraints?: unknown 
   return undefined;
 }
 
-/** A constraint ready to evaluate: one value compared directly, several through a set. */
+/**
+ * A constraint ready to evaluate: a few values are compared one by one (no
+ * hashing of the attribute), many through a set.
+ */
 export interface CompiledConstraint {
   readonly attribute: string;
   readonly negate: boolean;
-  readonly one: string | null;
+  /** Up to {@link SMALL} values, else null. */
+  readonly list: readonly string[] | null;
   readonly set: ReadonlySet<string> | null;
 }
 
+/** Up to this many values, a linear scan beats hashing the attribute. */
+const SMALL = 8;
+
 /** A constraint list that can never match (stored constraints that fail validation: fail closed). */
-const NEVER: readonly CompiledConstraint[] = Object.freeze([{ attribute: '', negate: false, one: null, set: new Set<string>() }]);
+const NEVER: readonly CompiledConstraint[] = Object.freeze([{ attribute: '', negate: false, list: [], set: null }]);
 
 /**
  * Compile stored constraints; null when there are none. Invalid ones (e.g.
@@ -118,7 +125,7 @@ export function compileConstraints(constraints: unknown): readonly CompiledConst
     if (constraintProblem(c)) return NEVER;
     const { attribute, operator, values } = c as Constraint;
     const negate = operator === '!=' || operator === 'not in';
-    out.push(values.length === 1 ? { attribute, negate, one: values[0]!, set: null } : { attribute, negate, one: null, set: new Set(values) });
+    out.push(values.length <= SMALL ? { attribute, negate, list: [...values], set: null } : { attribute, negate, list: null, set: new Set(values) });
   }
   return Object.freeze(out);
 }
@@ -138,10 +145,16 @@ export function matchesAll(constraints: readonly CompiledConstraint[], context: 
     const raw = context[c.attribute];
     const value = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
     if (value === undefined) return false;
-    const hit = c.one !== null ? value === c.one : c.set!.has(value);
-    if (hit === c.negate) return false;
+    if (contains(c, value) === c.negate) return false;
   }
   return true;
+}
+
+function contains(c: CompiledConstraint, value: string): boolean {
+  const list = c.list;
+  if (list === null) return c.set!.has(value);
+  for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+  return false;
 }
 
 /** True when a flag has an allowlist or constraints. */
