@@ -76,11 +76,12 @@ export const flagEval: Scenario = {
           for (const s of SUBJECTS.slice(0, 256)) {
             if (flags.isEnabled(key, s) !== (await sdk.getBooleanValue(key, false, s))) throw new Error(`curtain and OpenFeature disagree on ${key} for ${s.targetingKey}`);
           }
+          const fastest: number[] = [];
           const ours = await nsPerOp(batches, curtainOps, async (n) => {
             let on = 0;
             for (let i = 0; i < n; i++) if (flags.isEnabled(key, SUBJECTS[i & 1023])) on++;
             return on;
-          });
+          }, fastest);
           const theirs = await nsPerOp(batches, sdkOps, async (n) => {
             let on = 0;
             for (let i = 0; i < n; i++) if (await sdk.getBooleanValue(key, false, SUBJECTS[i & 1023])) on++;
@@ -102,8 +103,9 @@ export const flagEval: Scenario = {
             target: '≤ 250 ns and ≤ 0.1×',
             pass: ours <= 250 && r !== null && r <= 0.1,
             meaning: 'Cost of one flag evaluation in the application; the SDK figure is an awaited getBooleanValue.',
-            note: `the SDK call's synchronous part alone (not awaited) costs ${Math.round(sdkSync).toLocaleString('en-US')} ns/op`,
-            details: { sdkSyncPartNsPerOp: Math.round(sdkSync), sdkSpeedupOverCurtain: r ? Math.round(1 / r) : null, curtainOps, sdkOps, batches },
+            note: `fastest batch ${Math.round(fastest[0]!)} ns/op; the SDK call's synchronous part alone (not awaited) costs ${Math.round(sdkSync).toLocaleString('en-US')} ns/op`,
+            // The fastest batch is the least disturbed by other processes on a shared machine.
+            details: { fastestBatchNsPerOp: Math.round(fastest[0]!), sdkSyncPartNsPerOp: Math.round(sdkSync), sdkSpeedupOverCurtain: r ? Math.round(1 / r) : null, curtainOps, sdkOps, batches },
           });
         }
         return figures;
@@ -115,8 +117,8 @@ export const flagEval: Scenario = {
   },
 };
 
-/** Median ns/op over `batches` timed runs of `fn(ops)`, after one warm-up run. */
-async function nsPerOp(batches: number, ops: number, fn: (n: number) => Promise<number>): Promise<number> {
+/** Median ns/op over `batches` timed runs of `fn(ops)`, after one warm-up run; the fastest batch goes into `fastest[0]`. */
+async function nsPerOp(batches: number, ops: number, fn: (n: number) => Promise<number>, fastest: number[] = []): Promise<number> {
   await fn(Math.min(ops, 50_000));
   const samples: number[] = [];
   let sink = 0;
@@ -127,5 +129,6 @@ async function nsPerOp(batches: number, ops: number, fn: (n: number) => Promise<
     await new Promise((r) => setImmediate(r)); // let pending promises settle between batches
   }
   if (sink < 0) throw new Error('unreachable');
+  fastest[0] = Math.min(...samples);
   return median(samples);
 }
