@@ -95,7 +95,8 @@ export class CurtainProvider implements Provider {
    * OpenFeature's Tracking API (`client.track(name, context, details)`):
    * counted per value of the flag, like `flags.track`. Name the flag in
    * `details.flagKey`; without it the event counts for every flag this
-   * process evaluated whose value depends on the context.
+   * process evaluated whose value depends on the context. An empty context
+   * counts the value this process last evaluated.
    *
    * @example
    * OpenFeature.getClient().track('error', { targetingKey: user.id }, { flagKey: 'checkout.v2' });
@@ -104,8 +105,10 @@ export class CurtainProvider implements Provider {
     const client = this.client;
     if (!client) return;
     const flagKey = trackingEventDetails?.flagKey;
-    if (typeof flagKey === 'string') client.track(flagKey as FlagKey, trackingEventName, context ?? {});
-    else client.trackAll(trackingEventName, context ?? {});
+    // The SDK passes {} when the caller gave no context: then the value this process last evaluated counts.
+    const ctx = context && Object.keys(context).length > 0 ? context : undefined;
+    if (typeof flagKey === 'string') client.track(flagKey as FlagKey, trackingEventName, ctx);
+    else client.trackAll(trackingEventName, ctx);
   }
 
   async resolveStringEvaluation(flagKey: string, defaultValue: string): Promise<ResolutionDetails<string>> {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/connect.js';
+import { createFlags } from '../../../src/flags/client.js';
 import { errorRates } from '../../../src/flags/error-rates.js';
+import { CurtainProvider } from '../../../src/flags/openfeature.js';
 import { bucket } from '../../../src/flags/hash.js';
 import { setFlag } from '../../../src/flags/store.js';
 import { ensureStore } from '../../../src/store/store.js';
@@ -72,5 +74,27 @@ describe('errors tracked by client processes, per side of the flag', () => {
 
     // A flag nobody evaluated has no rate.
     expect((await errorRates(conn.pool, 'curtain', 'nobody.uses', 60_000)).on).toEqual({ evaluations: 0, errors: 0, rate: null });
+  });
+
+  it('without a context, an event counts for the value this process last evaluated; bad names and unknown flags record nothing', async () => {
+    await setFlag(conn.pool, 'curtain', 'proc.flag', { enabled: true, rollout: 50 });
+    const warnings: string[] = [];
+    const flags = await createFlags({ connectionString: tdb.url, pollIntervalMs: 60_000, telemetry: { flushIntervalMs: 3_600_000 }, logger: { warn: (m: string) => warnings.push(m) } });
+    const inside = Array.from({ length: 50 }, (_, i) => `p-${i}`).find((s) => bucket(s, 'proc.flag') <= 50)!;
+    const provider = new CurtainProvider({ flags });
+    expect(flags.isEnabled('proc.flag', { targetingKey: inside })).toBe(true);
+    flags.track('proc.flag', 'error'); // no context: the last value, true
+    provider.track('error', {}, { flagKey: 'proc.flag' }); // what the SDK passes without a context
+    flags.track('proc.flag', 'error', { targetingKey: 'another-subject', tenant: 'x' }); // with a context: its own value
+    flags.track('proc.flag', '');
+    flags.track('proc.flag', 'x'.repeat(129));
+    flags.track('no.such.flag', 'error');
+    await flags.close();
+    const r = await errorRates(conn.pool, 'curtain', 'proc.flag', 60_000);
+    const other = bucket('another-subject', 'proc.flag') <= 50;
+    expect(r.on).toEqual({ evaluations: 1, errors: 2 + (other ? 1 : 0), rate: 2 + (other ? 1 : 0) });
+    expect(r.off.errors).toBe(other ? 0 : 1);
+    expect((await conn.pool.query(`SELECT count(*)::int AS n FROM curtain.flag_tracking WHERE key = 'no.such.flag' OR event <> ALL ('{error,slow}')`)).rows[0].n).toBe(0);
+    expect(warnings.filter((w) => /tracked event name/.test(w))).toHaveLength(2);
   });
 });
