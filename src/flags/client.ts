@@ -10,6 +10,7 @@ import { flagChannel } from '../store/internal/001-initial.js';
 import { readBackup, writeBackup } from './backup.js';
 import {
   compileFlags,
+  dependsOnContext,
   evaluateCompiled,
   invalidKey,
   isOn,
@@ -24,7 +25,7 @@ import { ChangeListener } from './listener.js';
 import { retireFlag, type RetireResult } from './retire.js';
 import { flagHistory, flagsVersion, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
 import type { FlagKey } from './types.js';
-import { clientIdentity, UsageRecorder } from './usage.js';
+import { clientIdentity, trackEventProblem, UsageRecorder } from './usage.js';
 
 /** Options of {@link createFlags}. */
 export interface CreateFlagsOptions {
@@ -152,12 +153,13 @@ export class FlagsClient {
     if (flag === undefined) return this.miss(key);
     let value: boolean;
     try {
-      value = isOn(flag, context?.targetingKey);
+      value = isOn(flag, context);
     } catch {
       value = false; // a hostile context (throwing getter) must not reach the caller
     }
     if (value) flag.trueCount++;
     else flag.falseCount++;
+    flag.last = value;
     return value;
   }
 
@@ -175,13 +177,58 @@ export class FlagsClient {
     }
     let result: EvaluationResult;
     try {
-      result = evaluateCompiled(flag, context?.targetingKey);
+      result = evaluateCompiled(flag, context);
     } catch {
       result = { value: false, reason: 'ERROR', errorCode: 'INVALID_CONTEXT' };
     }
     if (result.value) flag.trueCount++;
     else flag.falseCount++;
+    flag.last = result.value;
     return result;
+  }
+
+  /**
+   * Record that `event` (e.g. `'error'`) happened on the path `key` chose:
+   * counted per value of the flag (true = new path, false = old) in the
+   * telemetry, so the error rate of each side can be compared
+   * (`errorRates`). With a context, the value is the flag's value for that
+   * context; without one, the value this process last evaluated. Unknown
+   * flags, invalid event names and a client without telemetry record
+   * nothing. Synchronous; never throws.
+   *
+   * @example
+   * try { newCheckout(); } catch (err) { flags.track('checkout.v2', 'error', { targetingKey: user.id }); throw err; }
+   */
+  track(key: FlagKey, event: string, context?: EvaluationContext): void {
+    try {
+      if (!this.usage || !this.validEvent(event)) return;
+      const flag = this.table.get(key);
+      if (flag === undefined) return;
+      this.usage.countTrack(flag.key, event, context !== undefined ? isOn(flag, context) : (flag.last ?? isOn(flag, undefined)));
+    } catch {
+      // telemetry must not break the caller
+    }
+  }
+
+  /**
+   * {@link track} for every flag this process has evaluated whose value
+   * depends on the context (targeting or a partial rollout): what an event
+   * without a flag key (OpenFeature's `client.track(name, context)`) is
+   * attributed to.
+   *
+   * @example
+   * flags.trackAll('error', { targetingKey: user.id });
+   */
+  trackAll(event: string, context?: EvaluationContext): void {
+    try {
+      if (!this.usage || !this.validEvent(event)) return;
+      for (const flag of this.table.values()) {
+        if (flag.last === undefined || !dependsOnContext(flag)) continue;
+        this.usage.countTrack(flag.key, event, context !== undefined ? isOn(flag, context) : flag.last);
+      }
+    } catch {
+      // telemetry must not break the caller
+    }
   }
 
   /** True when `key` is a loaded flag. */
@@ -295,6 +342,17 @@ export class FlagsClient {
     }
   }
 
+  private validEvent(event: unknown): event is string {
+    const problem = trackEventProblem(event);
+    if (problem === undefined) return true;
+    const id = `event:${String(event).slice(0, 40)}`;
+    if (!this.warned.has(id) && this.warned.size < MAX_WARNED) {
+      this.warned.add(id);
+      this.warn(`${problem}; not tracked`);
+    }
+    return false;
+  }
+
   private miss(key: unknown): false {
     const id = typeof key === 'string' ? key : `<${typeof key}>`;
     if (this.warned.has(id)) {
@@ -368,6 +426,7 @@ export class FlagsClient {
       if (!old || !sameDefinition(old.definition, flag.definition)) changed.push(key);
     }
     for (const key of this.table.keys()) if (!next.has(key)) changed.push(key);
+    for (const [key, flag] of next) flag.last = this.table.get(key)?.last;
     // Counts made on the old table are filed under its version.
     this.usage?.harvest(this.table, this.currentVersion);
     const first = this.currentVersion === -1;
@@ -451,6 +510,8 @@ function toDefinition(r: FlagRow): FlagDefinition {
     rollout: r.rollout,
     group: r.group,
     retired: r.retired,
+    subjects: r.subjects,
+    constraints: r.constraints,
     version: r.version,
     createdAt: r.createdAt instanceof Date ? r.createdAt.toISOString() : r.createdAt,
     description: r.description,

@@ -1,11 +1,18 @@
 /**
  * Pure flag evaluation. Flags are compiled once per load into small objects
- * holding exactly what a call needs, so evaluating is a map lookup plus, for a
- * partial rollout, one hash — no allocation, never a throw.
+ * holding exactly what a call needs, so evaluating is a map lookup plus, when
+ * the value depends on the context, a set lookup, a few attribute compares
+ * and one hash of the subject (the flag's part of the hash is precomputed) —
+ * no allocation, never a throw.
+ *
+ * The order, for a known flag: retired → on; disabled → off; targetingKey in
+ * the allowlist → on; every constraint holds → on; bucket within the rollout
+ * → on; otherwise off.
  */
-import { bucket } from './hash.js';
+import { bucketPrefix, prefixedBucket, type BucketPrefix } from './hash.js';
 import { layoutGroups, type GroupMember } from './groups.js';
 import { isValidFlagKey } from './keys.js';
+import { compileConstraints, matchesAll, type CompiledConstraint, type Constraint } from './targeting.js';
 
 /** The persisted state evaluation depends on. */
 export interface FlagDefinition extends GroupMember {
@@ -14,6 +21,10 @@ export interface FlagDefinition extends GroupMember {
   rollout: number;
   group: string | null;
   retired: boolean;
+  /** Allowlist: these targeting keys get the flag (while enabled), whatever the rollout. */
+  subjects?: readonly string[];
+  /** Conditions on context attributes, ANDed: a context meeting all of them gets the flag. */
+  constraints?: readonly Constraint[];
   version?: number;
   description?: string | null;
   migration?: string | null;
@@ -27,7 +38,7 @@ export interface EvaluationContext {
 }
 
 /** OpenFeature's reasons, as far as curtain produces them. */
-export type EvaluationReason = 'STATIC' | 'SPLIT' | 'DISABLED' | 'DEFAULT' | 'ERROR';
+export type EvaluationReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'DEFAULT' | 'ERROR';
 
 /** OpenFeature's error codes, as far as curtain produces them. */
 export type EvaluationErrorCode = 'FLAG_NOT_FOUND' | 'TYPE_MISMATCH' | 'INVALID_CONTEXT' | 'GENERAL';
@@ -42,7 +53,7 @@ export interface EvaluationResult {
   readonly errorMessage?: string;
 }
 
-/** How a compiled flag answers: the same for everyone, or by bucket. */
+/** How a compiled flag answers: the same for everyone, or by context (targeting, then bucket). */
 export const Mode = { Off: 0, On: 1, Split: 2 } as const;
 export type Mode = (typeof Mode)[keyof typeof Mode];
 
@@ -55,11 +66,19 @@ export interface CompiledFlag {
   readonly result: EvaluationResult;
   /** Hash prefix: `"<flag or group>:"`. */
   readonly prefix: string;
-  /** Owned buckets, inclusive. */
+  /** The prefix's hash state, computed once. */
+  readonly hash: BucketPrefix;
+  /** Owned buckets, inclusive (empty when hi < lo). */
   readonly lo: number;
   readonly hi: number;
+  /** Allowlisted targeting keys, or null. */
+  readonly subjects: ReadonlySet<string> | null;
+  /** Constraints (ANDed), or null. */
+  readonly constraints: readonly CompiledConstraint[] | null;
   trueCount: number;
   falseCount: number;
+  /** The value this process last got (telemetry: what `track` without a context attributes to). */
+  last: boolean | undefined;
 }
 
 /** Every known flag by key. */
@@ -71,6 +90,8 @@ const RESULTS = {
   staticOff: Object.freeze({ value: false, reason: 'STATIC', variant: 'off' } as const),
   splitOn: Object.freeze({ value: true, reason: 'SPLIT', variant: 'on' } as const),
   splitOff: Object.freeze({ value: false, reason: 'SPLIT', variant: 'off' } as const),
+  targeted: Object.freeze({ value: true, reason: 'TARGETING_MATCH', variant: 'on' } as const),
+  untargeted: Object.freeze({ value: false, reason: 'DEFAULT', variant: 'off' } as const),
   noSubject: Object.freeze({ value: false, reason: 'DEFAULT', variant: 'off' } as const),
   unknown: Object.freeze({ value: false, reason: 'DEFAULT', errorCode: 'FLAG_NOT_FOUND', errorMessage: 'unknown flag' } as const),
 } satisfies Record<string, EvaluationResult>;
@@ -89,47 +110,66 @@ export function compileFlags(definitions: Iterable<FlagDefinition>): Map<string,
   const table = new Map<string, CompiledFlag>();
   for (const d of defs) {
     const slice = slices.get(d.key) ?? { lo: 1, hi: Math.max(0, Math.min(100, d.rollout)) };
+    const subjects = Array.isArray(d.subjects) && d.subjects.length > 0 ? new Set(d.subjects.filter((s) => typeof s === 'string')) : null;
+    const constraints = compileConstraints(d.constraints);
+    const targeted = subjects !== null || constraints !== null;
     let mode: Mode;
     let result: EvaluationResult;
     if (d.retired) [mode, result] = [Mode.On, RESULTS.staticOn];
     else if (!d.enabled) [mode, result] = [Mode.Off, RESULTS.disabled];
-    else if (slice.hi < slice.lo) [mode, result] = [Mode.Off, RESULTS.staticOff];
     else if (slice.lo === 1 && slice.hi === 100) [mode, result] = [Mode.On, RESULTS.staticOn];
+    else if (slice.hi < slice.lo && !targeted) [mode, result] = [Mode.Off, RESULTS.staticOff];
     else [mode, result] = [Mode.Split, RESULTS.splitOff];
+    const prefix = d.group ?? d.key;
     table.set(d.key, {
       key: d.key,
       definition: Object.freeze({ ...d }),
       mode,
       result,
-      prefix: d.group ?? d.key,
+      prefix,
+      hash: bucketPrefix(prefix),
       lo: slice.lo,
       hi: slice.hi,
+      subjects,
+      constraints,
       trueCount: 0,
       falseCount: 0,
+      last: undefined,
     });
   }
   return table;
 }
 
 /**
- * A compiled flag's value for a subject: the hot path behind `isEnabled`.
+ * A compiled flag's value for a context (or just a targeting key): the hot
+ * path behind `isEnabled`. Same order as {@link evaluate}, without the reason.
  *
  * @example
+ * isOn(table.get('checkout.v2'), { targetingKey: 'user-42', tenant: 'acme' });
  * isOn(table.get('checkout.v2'), 'user-42');
  */
-export function isOn(flag: CompiledFlag | undefined, targetingKey: string | undefined): boolean {
+export function isOn(flag: CompiledFlag | undefined, context: EvaluationContext | string | undefined): boolean {
   if (flag === undefined) return false;
   if (flag.mode !== Mode.Split) return flag.mode === Mode.On;
-  if (typeof targetingKey !== 'string' || targetingKey === '') return false;
-  const b = bucket(targetingKey, flag.prefix);
+  if (context === undefined || context === null) return false;
+  const byKey = typeof context === 'string';
+  const key = byKey ? context : context.targetingKey;
+  const hasKey = typeof key === 'string' && key !== '';
+  if (hasKey && flag.subjects !== null && flag.subjects.has(key)) return true;
+  if (!byKey && flag.constraints !== null && matchesAll(flag.constraints, context)) return true;
+  if (!hasKey || flag.hi < flag.lo) return false;
+  const b = prefixedBucket(flag.hash, key);
   return b >= flag.lo && b <= flag.hi;
 }
 
 /**
- * Evaluate `key` for `context` with the reason: unknown → false (DEFAULT,
- * FLAG_NOT_FOUND); disabled → false (DISABLED); retired or fully on → true
- * (STATIC); partial rollout → the subject's sticky bucket decides (SPLIT), and
- * without a targeting key → false (DEFAULT). Never throws.
+ * Evaluate `key` for `context` with the reason, in this order: unknown →
+ * false (DEFAULT, FLAG_NOT_FOUND); retired → true (STATIC); disabled → false
+ * (DISABLED); fully on → true (STATIC); `targetingKey` in the allowlist, or
+ * every constraint met → true (TARGETING_MATCH); partial rollout → the
+ * subject's sticky bucket decides (SPLIT); no targeting key, or no rollout
+ * left → false (DEFAULT); rollout 0 and no targeting → false (STATIC).
+ * Never throws on a well-formed context.
  *
  * @example
  * evaluate(table, 'checkout.v2', { targetingKey: 'user-42' }); // { value: true, reason: 'SPLIT', variant: 'on' }
@@ -140,15 +180,25 @@ export function evaluate(table: FlagTable, key: string, context?: EvaluationCont
     if (!isValidFlagKey(key)) return invalidKey(key);
     return RESULTS.unknown;
   }
-  return evaluateCompiled(flag, context?.targetingKey);
+  return evaluateCompiled(flag, context);
 }
 
 /** {@link evaluate} for an already looked-up flag. */
-export function evaluateCompiled(flag: CompiledFlag, targetingKey: unknown): EvaluationResult {
+export function evaluateCompiled(flag: CompiledFlag, context: EvaluationContext | undefined): EvaluationResult {
   if (flag.mode !== Mode.Split) return flag.result;
-  if (typeof targetingKey !== 'string' || targetingKey === '') return RESULTS.noSubject;
-  const b = bucket(targetingKey, flag.prefix);
+  const key = context?.targetingKey;
+  const hasKey = typeof key === 'string' && key !== '';
+  if (hasKey && flag.subjects !== null && flag.subjects.has(key)) return RESULTS.targeted;
+  if (context && flag.constraints !== null && matchesAll(flag.constraints, context)) return RESULTS.targeted;
+  if (flag.hi < flag.lo) return RESULTS.untargeted;
+  if (!hasKey) return RESULTS.noSubject;
+  const b = prefixedBucket(flag.hash, key);
   return b >= flag.lo && b <= flag.hi ? RESULTS.splitOn : RESULTS.splitOff;
+}
+
+/** True when a flag's value depends on the context (targeting or a partial rollout). */
+export function dependsOnContext(flag: CompiledFlag): boolean {
+  return flag.mode === Mode.Split;
 }
 
 /** The result for a key that is not a valid flag key. */

@@ -7,6 +7,7 @@
 export { createFlags, FlagsClient, type CreateFlagsOptions, type FlagChange, type FlagsStatus } from './client.js';
 export {
   compileFlags,
+  dependsOnContext,
   evaluate,
   isOn,
   type CompiledFlag,
@@ -17,11 +18,29 @@ export {
   type FlagDefinition,
   type FlagTable,
 } from './evaluate.js';
-export { bucket, murmur3 } from './hash.js';
+export { bucket, bucketPrefix, murmur3, prefixedBucket, type BucketPrefix } from './hash.js';
 export { layoutGroups, groupChangeProblem, type GroupMember, type Slice } from './groups.js';
 export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from './keys.js';
 export { deleteFlag, flagHistory, flagsVersion, getFlag, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
 export { flagUsage, type FlagUsage } from './usage.js';
+export { errorRates, type ErrorRates, type VariantErrors } from './error-rates.js';
+export {
+  compileConstraints,
+  constraintProblem,
+  describeFlagState,
+  formatConstraint,
+  hasTargeting,
+  matchesAll,
+  subjectProblem,
+  targetingProblem,
+  TARGETING_LIMITS,
+  type CompiledConstraint,
+  type Constraint,
+  type ConstraintOperator,
+  type Targeting,
+} from './targeting.js';
+export { parseConstraint, parseSubjects, parseTargeting, TargetingSyntaxError, type ParsedTargeting } from './targeting-syntax.js';
+export { targetFlag, type TargetFlagInput } from './target.js';
 export { retireFlag, type RetireOptions, type RetireResult } from './retire.js';
 export { findFlagReferences, type FlagReference } from './references.js';
 export { globFiles, globToRegExp } from './glob.js';

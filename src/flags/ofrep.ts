@@ -72,7 +72,7 @@ export async function buildOfrepApp(options: OfrepOptions): Promise<FastifyInsta
       flags.details(key as FlagKey); // counts the miss and warns once, like any evaluation
       return reply.code(404).send({ key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `flag "${key}" does not exist` });
     }
-    return success(key, flags.details(key as FlagKey, { targetingKey: ctx.targetingKey }), flags.version);
+    return success(key, flags.details(key as FlagKey, ctx.context), flags.version);
   });
 
   app.post<{ Body: Body }>('/ofrep/v1/evaluate/flags', async (req, reply) => {
@@ -83,7 +83,7 @@ export async function buildOfrepApp(options: OfrepOptions): Promise<FastifyInsta
     const etag = `"${flags.version}-${createHash('sha1').update(stableJson(ctx.context)).digest('base64url').slice(0, 16)}"`;
     reply.header('ETag', etag);
     if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send();
-    const results = flags.list().map((f) => success(f.key, flags.details(f.key as FlagKey, { targetingKey: ctx.targetingKey }), flags.version));
+    const results = flags.list().map((f) => success(f.key, flags.details(f.key as FlagKey, ctx.context), flags.version));
     return { flags: results };
   });
 
@@ -167,6 +167,7 @@ function parseJson(body: string, done: (err: Error | null, value?: unknown) => v
   }
 }
 
+/** The request's evaluation context, whole: targetingKey for the subject, the other attributes for constraints. */
 function contextOf(body: Body | unknown): { context: Record<string, unknown>; targetingKey?: string } | { error: string } {
   if (body === undefined || body === null) return { context: {} };
   if (typeof body !== 'object' || Array.isArray(body)) return { error: 'request body must be a JSON object' };

@@ -14,6 +14,7 @@ import type {
   Provider,
   ProviderEventEmitter,
   ResolutionDetails,
+  TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import { createFlags, type CreateFlagsOptions, type FlagsClient, type FlagsStatus } from './client.js';
 import type { FlagKey } from './types.js';
@@ -30,8 +31,10 @@ const EVENTS = {
 export type CurtainProviderOptions = { flags: FlagsClient } | CreateFlagsOptions;
 
 /**
- * Boolean flags from curtain for the OpenFeature server SDK. Reasons pass
- * through (STATIC, SPLIT, DISABLED, DEFAULT); unknown keys resolve with
+ * Boolean flags from curtain for the OpenFeature server SDK. The evaluation
+ * context is used whole: `targetingKey` is the subject, other attributes
+ * meet the flag's constraints. Reasons pass through (STATIC,
+ * TARGETING_MATCH, SPLIT, DISABLED, DEFAULT); unknown keys resolve with
  * FLAG_NOT_FOUND and non-boolean requests with TYPE_MISMATCH, so the SDK
  * returns the caller's default. The client's health drives READY / STALE /
  * ERROR, and every reload with changes emits PROVIDER_CONFIGURATION_CHANGED.
@@ -82,10 +85,30 @@ export class CurtainProvider implements Provider {
   async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: OFContext, _logger?: Logger): Promise<ResolutionDetails<boolean>> {
     const client = this.client;
     if (!client) return error(defaultValue, 'PROVIDER_NOT_READY', 'provider not initialized');
-    const targetingKey = typeof context?.targetingKey === 'string' ? context.targetingKey : undefined;
-    const r = client.details(flagKey as FlagKey, { targetingKey });
+    // The whole context: targetingKey is the subject (allowlist, rollout), other attributes feed the constraints.
+    const r = client.details(flagKey as FlagKey, context ?? {});
     if (r.errorCode) return error(defaultValue, r.errorCode, r.errorMessage ?? r.errorCode);
     return { value: r.value, reason: r.reason, variant: r.variant };
+  }
+
+  /**
+   * OpenFeature's Tracking API (`client.track(name, context, details)`):
+   * counted per value of the flag, like `flags.track`. Name the flag in
+   * `details.flagKey`; without it the event counts for every flag this
+   * process evaluated whose value depends on the context. An empty context
+   * counts the value this process last evaluated.
+   *
+   * @example
+   * OpenFeature.getClient().track('error', { targetingKey: user.id }, { flagKey: 'checkout.v2' });
+   */
+  track(trackingEventName: string, context: OFContext, trackingEventDetails: TrackingEventDetails): void {
+    const client = this.client;
+    if (!client) return;
+    const flagKey = trackingEventDetails?.flagKey;
+    // The SDK passes {} when the caller gave no context: then the value this process last evaluated counts.
+    const ctx = context && Object.keys(context).length > 0 ? context : undefined;
+    if (typeof flagKey === 'string') client.track(flagKey as FlagKey, trackingEventName, ctx);
+    else client.trackAll(trackingEventName, ctx);
   }
 
   async resolveStringEvaluation(flagKey: string, defaultValue: string): Promise<ResolutionDetails<string>> {

@@ -5,6 +5,7 @@ import { transaction, type Queryable } from '../db/queryable.js';
 import { UsageError } from '../errors.js';
 import { groupChangeProblem, type GroupMember } from './groups.js';
 import { assertFlagKey } from './keys.js';
+import { targetingProblem, type Constraint } from './targeting.js';
 
 /** A flag as persisted. */
 export interface FlagRow {
@@ -15,6 +16,10 @@ export interface FlagRow {
   description: string | null;
   migration: string | null;
   retired: boolean;
+  /** Allowlist: targeting keys that get the flag while it is enabled. */
+  subjects: string[];
+  /** Conditions on context attributes (ANDed) under which the flag is on. */
+  constraints: Constraint[];
   version: number;
   fullyOnSince: Date | null;
   createdAt: Date;
@@ -29,6 +34,10 @@ export interface FlagPatch {
   description?: string | null;
   migration?: string | null;
   retired?: boolean;
+  /** Replaces the allowlist (`[]` clears it). */
+  subjects?: string[];
+  /** Replaces the constraints (`[]` clears them). */
+  constraints?: Constraint[];
 }
 
 /** Who changes a flag and why: written to the audit table. */
@@ -37,7 +46,7 @@ export interface ChangeMeta {
   reason?: string;
 }
 
-const COLUMNS = `key, enabled, rollout, group_name, description, migration, retired, version, fully_on_since, created_at, updated_at`;
+const COLUMNS = `key, enabled, rollout, group_name, description, migration, retired, subjects, constraints, version, fully_on_since, created_at, updated_at`;
 
 function toRow(r: Record<string, any>): FlagRow {
   return {
@@ -48,6 +57,8 @@ function toRow(r: Record<string, any>): FlagRow {
     description: r.description,
     migration: r.migration,
     retired: r.retired,
+    subjects: r.subjects ?? [],
+    constraints: r.constraints ?? [],
     version: Number(r.version),
     fullyOnSince: r.fully_on_since,
     createdAt: r.created_at,
@@ -62,10 +73,16 @@ export async function getFlag(q: Queryable, schema: string, key: string): Promis
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
-/** Every flag, ordered by key. */
+/**
+ * Every flag, ordered by key. Read as whole rows (`to_jsonb`), so a flags
+ * client of a newer curtain still loads a schema that has not been upgraded
+ * yet (missing columns take their defaults).
+ */
 export async function listFlags(q: Queryable, schema: string): Promise<FlagRow[]> {
-  const { rows } = await q.query(`SELECT ${COLUMNS} FROM ${quoteIdent(schema)}.flags ORDER BY key`);
-  return rows.map(toRow);
+  const { rows } = await q.query(`SELECT to_jsonb(f) AS f FROM ${quoteIdent(schema)}.flags f ORDER BY key`);
+  return rows.map(({ f }) =>
+    toRow({ ...f, fully_on_since: f.fully_on_since ? new Date(f.fully_on_since) : null, created_at: new Date(f.created_at), updated_at: new Date(f.updated_at) }),
+  );
 }
 
 /**
@@ -81,6 +98,8 @@ export async function setFlag(q: Queryable, schema: string, key: string, patch: 
   if (patch.rollout !== undefined && (!Number.isInteger(patch.rollout) || patch.rollout < 0 || patch.rollout > 100)) {
     throw new UsageError(`rollout must be a whole number from 0 to 100, got ${patch.rollout}`);
   }
+  const targetingError = targetingProblem(patch);
+  if (targetingError) throw new UsageError(`invalid targeting for "${key}": ${targetingError}`);
   const work = async (tx: Queryable) => {
     const s = quoteIdent(schema);
     const before = (await tx.query(`SELECT ${COLUMNS} FROM ${s}.flags WHERE key = $1 FOR UPDATE`, [key])).rows[0];
@@ -91,20 +110,30 @@ export async function setFlag(q: Queryable, schema: string, key: string, patch: 
       description: patch.description !== undefined ? patch.description : (before?.description ?? null),
       migration: patch.migration !== undefined ? patch.migration : (before?.migration ?? null),
       retired: patch.retired ?? before?.retired ?? false,
+      subjects: patch.subjects !== undefined ? [...new Set(patch.subjects)] : ((before?.subjects as string[] | undefined) ?? []),
+      constraints: patch.constraints ?? ((before?.constraints as Constraint[] | undefined) ?? []),
     };
+    if (next.group_name && (next.subjects.length > 0 || next.constraints.length > 0)) {
+      // An allowlisted subject could get two flags of the group: the group's one promise.
+      throw new UsageError(
+        `flag "${key}" is in exclusion group "${next.group_name}", which cannot be combined with targeting (--for/--where)`,
+        'leave the group (--no-group) or clear the targeting (--clear-targeting)',
+      );
+    }
     if (before?.group_name || next.group_name) await checkGroups(tx, schema, key, before, next);
     const fullyOn = next.retired || (next.enabled && next.rollout === 100);
     const { rows } = await tx.query(
-      `INSERT INTO ${s}.flags AS f (key, enabled, rollout, group_name, description, migration, retired, fully_on_since)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::boolean THEN now() END)
+      `INSERT INTO ${s}.flags AS f (key, enabled, rollout, group_name, description, migration, retired, fully_on_since, subjects, constraints)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::boolean THEN now() END, $9::text[], $10::jsonb)
        ON CONFLICT (key) DO UPDATE SET
          enabled = EXCLUDED.enabled, rollout = EXCLUDED.rollout, group_name = EXCLUDED.group_name,
          description = EXCLUDED.description, migration = EXCLUDED.migration, retired = EXCLUDED.retired,
+         subjects = EXCLUDED.subjects, constraints = EXCLUDED.constraints,
          fully_on_since = CASE WHEN $8::boolean THEN COALESCE(f.fully_on_since, now()) END,
          version = nextval(${versionSeq(schema)}),
          updated_at = now()
        RETURNING ${COLUMNS}`,
-      [key, next.enabled, next.rollout, next.group_name, next.description, next.migration, next.retired, fullyOn],
+      [key, next.enabled, next.rollout, next.group_name, next.description, next.migration, next.retired, fullyOn, next.subjects, JSON.stringify(next.constraints)],
     );
     const after = rows[0];
     await tx.query(

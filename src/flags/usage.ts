@@ -70,6 +70,24 @@ export function clientIdentity(appName: string): ClientIdentity {
 
 /** Most distinct unknown keys counted between flushes: a typo loop must not grow memory. */
 const MAX_UNKNOWN_KEYS = 1000;
+/** Most distinct (flag, event) pairs tracked between flushes. */
+const MAX_TRACKED = 1000;
+export const MAX_EVENT_LENGTH = 128;
+
+/** Why `event` cannot be a tracked event name, or undefined. */
+export function trackEventProblem(event: unknown): string | undefined {
+  if (typeof event !== 'string' || event.length === 0) return `a tracked event name must be a non-empty string, got ${JSON.stringify(event)}`;
+  if (event.length > MAX_EVENT_LENGTH) return `tracked event name "${event.slice(0, 40)}..." is longer than ${MAX_EVENT_LENGTH} characters`;
+  return undefined;
+}
+
+interface Tracked {
+  key: string;
+  event: string;
+  /** Counts when the flag was true / false for the subject. */
+  t: number;
+  f: number;
+}
 
 /**
  * Collects counts between flushes. Known flags count on their compiled
@@ -82,6 +100,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 export class UsageRecorder {
   /** Counts by flags version and key: evaluations made before a change was loaded are told from those after. */
   private pending = new Map<string, { key: string; version: number; t: number; f: number }>();
+  private tracked = new Map<string, Tracked>();
   private lastPrune = 0;
 
   constructor(
@@ -94,6 +113,19 @@ export class UsageRecorder {
     const c = this.pending.get(`0\u0000${key}`);
     if (c) c.f++;
     else if (this.pending.size < MAX_UNKNOWN_KEYS) this.pending.set(`0\u0000${key}`, { key, version: 0, t: 0, f: 1 });
+  }
+
+  /** Count a tracked event on the side (`value`) the flag took. */
+  countTrack(key: string, event: string, value: boolean): void {
+    const id = `${key}\u0000${event}`;
+    let c = this.tracked.get(id);
+    if (c === undefined) {
+      if (this.tracked.size >= MAX_TRACKED) return;
+      c = { key, event, t: 0, f: 0 };
+      this.tracked.set(id, c);
+    }
+    if (value) c.t++;
+    else c.f++;
   }
 
   /** Move a table's counters into the pending batch (before the table is replaced, and at flush). */
@@ -118,6 +150,8 @@ export class UsageRecorder {
     this.harvest(table, loaded?.version ?? 0);
     const batch = this.pending;
     this.pending = new Map();
+    const tracked = this.tracked;
+    this.tracked = new Map();
     const s = quoteIdent(this.schema);
     const { id, appName, host, pid } = this.identity;
     try {
@@ -127,23 +161,37 @@ export class UsageRecorder {
         [id, appName, host, pid, loaded?.version ?? null, loaded?.everyMs ?? null],
       );
       await this.prune(q);
-      if (batch.size === 0) return;
-      const counts = [...batch.values()];
+      if (batch.size > 0) {
+        const counts = [...batch.values()];
+        await q.query(
+          `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, flags_version, true_count, false_count)
+           SELECT $1, k, date_trunc('minute', now()), v, t, f FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(k, v, t, f)
+           ON CONFLICT (client_id, key, window_start, flags_version) DO UPDATE
+             SET true_count = u.true_count + EXCLUDED.true_count, false_count = u.false_count + EXCLUDED.false_count`,
+          [id, counts.map((c) => c.key), counts.map((c) => c.version), counts.map((c) => c.t), counts.map((c) => c.f)],
+        );
+      }
+    } catch (err) {
+      merge(this.pending, batch);
+      merge(this.tracked, tracked);
+      throw err;
+    }
+    // Separately: evaluation counts are written once, whatever happens to these.
+    if (tracked.size === 0) return;
+    const rows = [...tracked.values()].flatMap((c) => [
+      ...(c.t > 0 ? [{ key: c.key, event: c.event, value: true, n: c.t }] : []),
+      ...(c.f > 0 ? [{ key: c.key, event: c.event, value: false, n: c.f }] : []),
+    ]);
+    try {
       await q.query(
-        `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, flags_version, true_count, false_count)
-         SELECT $1, k, date_trunc('minute', now()), v, t, f FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(k, v, t, f)
-         ON CONFLICT (client_id, key, window_start, flags_version) DO UPDATE
-           SET true_count = u.true_count + EXCLUDED.true_count, false_count = u.false_count + EXCLUDED.false_count`,
-        [id, counts.map((c) => c.key), counts.map((c) => c.version), counts.map((c) => c.t), counts.map((c) => c.f)],
+        `INSERT INTO ${s}.flag_tracking AS t (client_id, key, event, value, window_start, count)
+         SELECT $1, k, e, v, date_trunc('minute', now()), n FROM unnest($2::text[], $3::text[], $4::boolean[], $5::bigint[]) AS x(k, e, v, n)
+         ON CONFLICT (client_id, key, event, value, window_start) DO UPDATE SET count = t.count + EXCLUDED.count`,
+        [id, rows.map((r) => r.key), rows.map((r) => r.event), rows.map((r) => r.value), rows.map((r) => r.n)],
       );
     } catch (err) {
-      for (const [k, c] of batch) {
-        const p = this.pending.get(k);
-        if (p) {
-          p.t += c.t;
-          p.f += c.f;
-        } else this.pending.set(k, c);
-      }
+      // A curtain schema older than this library (no flag_tracking yet): drop them rather than retry forever.
+      if ((err as { code?: string }).code !== '42P01') merge(this.tracked, tracked);
       throw err;
     }
   }
@@ -155,7 +203,21 @@ export class UsageRecorder {
     const s = quoteIdent(this.schema);
     const cutoff = `now() - make_interval(days => ${USAGE_RETENTION_DAYS})`;
     await q.query(`DELETE FROM ${s}.flag_usage WHERE window_start < ${cutoff}`);
+    await q.query(`DELETE FROM ${s}.flag_tracking WHERE window_start < ${cutoff}`).catch((err: { code?: string }) => {
+      if (err.code !== '42P01') throw err; // a schema older than this library has no flag_tracking
+    });
     await q.query(`DELETE FROM ${s}.clients c WHERE last_seen_at < ${cutoff} AND NOT EXISTS (SELECT 1 FROM ${s}.flag_usage u WHERE u.client_id = c.id)`);
+  }
+}
+
+/** Add counts that could not be written back into the pending ones. */
+function merge<T extends { t: number; f: number }>(into: Map<string, T>, from: Map<string, T>): void {
+  for (const [k, c] of from) {
+    const p = into.get(k);
+    if (p) {
+      p.t += c.t;
+      p.f += c.f;
+    } else into.set(k, c);
   }
 }
 

@@ -5,6 +5,8 @@ import type { Queryable } from '../db/queryable.js';
 import { transaction } from '../db/transaction.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
+import { flagTargeting } from './internal/004-flag-targeting.js';
+import { flagTracking } from './internal/004-flag-tracking.js';
 import { clientVersions } from './internal/008-client-versions.js';
 
 /** Default name of the schema where curtain keeps its state. */
@@ -19,6 +21,8 @@ interface InternalMigration {
 const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
+  { name: '004-flag-targeting', sql: flagTargeting },
+  { name: '004-flag-tracking', sql: flagTracking },
   { name: '008-client-versions', sql: clientVersions },
 ];
 

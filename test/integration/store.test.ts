@@ -43,9 +43,17 @@ describe('the curtain schema', () => {
     await ensureStore(fresh.pool, 'upgrading');
     const { rows } = await conn.pool.query(`SELECT name FROM upgrading.store_versions ORDER BY name`);
     expect(rows.map((r) => r.name)).toHaveLength(STORE_VERSION);
-    expect(rows.map((r) => r.name).slice(0, 2)).toEqual(['001-initial', '002-usage-retention']);
+    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['001-initial', '002-usage-retention', '004-flag-targeting', '004-flag-tracking', '008-client-versions']));
     const idx = await conn.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'upgrading' AND indexname = 'flag_usage_window_start'`);
     expect(idx.rows).toHaveLength(1);
+    const cols = await conn.pool.query(
+      `SELECT column_name, column_default FROM information_schema.columns WHERE table_schema = 'upgrading' AND table_name = 'flags' AND column_name IN ('subjects', 'constraints') ORDER BY 1`,
+    );
+    expect(cols.rows).toEqual([
+      { column_name: 'constraints', column_default: "'[]'::jsonb" },
+      { column_name: 'subjects', column_default: "'{}'::text[]" },
+    ]);
+    expect((await conn.pool.query(`SELECT to_regclass('upgrading.flag_tracking') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
   });
 
   it('takes its name from the configuration', async () => {

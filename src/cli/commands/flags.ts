@@ -2,8 +2,11 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../duration.js';
 import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
 import { assertFlagKey } from '../../flags/keys.js';
+import { parseTargeting } from '../../flags/targeting-syntax.js';
 import { retireFlag } from '../../flags/retire.js';
-import { flagHistory, getFlag, listFlags, setFlag, type FlagPatch, type FlagRow } from '../../flags/store.js';
+import { flagHistory, getFlag, listFlags, type FlagRow } from '../../flags/store.js';
+import { targetFlag, type TargetFlagInput } from '../../flags/target.js';
+import { describeFlagState, formatConstraint, type Constraint } from '../../flags/targeting.js';
 import { flagUsage } from '../../flags/usage.js';
 import { withContext } from '../context.js';
 import type { Output } from '../output.js';
@@ -55,7 +58,10 @@ export function register(program: Command): void {
 
   flags
     .command('set <key> [state]')
-    .description('create or change a flag: on|off, a rollout percentage, an exclusion group')
+    .description('create or change a flag: on|off, targeting, a rollout percentage, an exclusion group')
+    .option('--for <subjects>', 'allowlist: these targeting keys get the flag, comma-separated (repeatable; replaces the list)', collect)
+    .option('--where <condition>', 'the flag is on where this holds: "tenant in (acme, initech)", "appName = billing-canary" (repeatable, ANDed; replaces the conditions)', collect)
+    .option('--clear-targeting', 'remove the allowlist and the conditions')
     .option('--percent <n>', 'share of subjects (0-100), sticky per targeting key')
     .option('--group <name>', 'exclusion group: its flags never overlap on a subject')
     .option('--no-group', 'leave its exclusion group')
@@ -65,11 +71,13 @@ export function register(program: Command): void {
       async (
         key: string,
         stateArg: string | undefined,
-        opts: { percent?: string; group?: string | boolean; description?: string; reason?: string },
+        opts: { for?: string[]; where?: string[]; clearTargeting?: boolean; percent?: string; group?: string | boolean; description?: string; reason?: string },
         command: Command,
       ) => {
         assertFlagKey(key);
-        const patch: FlagPatch = {};
+        const patch: TargetFlagInput = { for: opts.for, where: opts.where, clearTargeting: opts.clearTargeting };
+        // Parse now: bad syntax is exit 2 before any connection is opened.
+        parseTargeting({ for: opts.for, where: opts.where });
         if (stateArg !== undefined) {
           if (stateArg !== 'on' && stateArg !== 'off') throw new UsageError(`state must be "on" or "off", got ${JSON.stringify(stateArg)}`);
           patch.enabled = stateArg === 'on';
@@ -84,10 +92,12 @@ export function register(program: Command): void {
           patch.group = opts.group;
         } else if (opts.group === false) patch.group = null;
         if (opts.description !== undefined) patch.description = opts.description;
-        if (Object.keys(patch).length === 0) throw new UsageError('nothing to change', 'give on|off, --percent, --group or --description');
+        if (Object.values(patch).every((v) => v === undefined)) {
+          throw new UsageError('nothing to change', 'give on|off, --for, --where, --clear-targeting, --percent, --group or --description');
+        }
         await withContext(command, async ({ config, out, database }) => {
           const before = await getFlag(database.pool, config.schema, key);
-          const flag = await setFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
+          const flag = await targetFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
           out.result({ flag, created: before === undefined });
           out.line(`${before ? 'changed' : 'created'} ${key}: ${state(flag)}${flag.group ? ` (group ${flag.group})` : ''} — version ${flag.version}`);
         });
@@ -142,10 +152,12 @@ export function register(program: Command): void {
     });
 }
 
-function state(f: Pick<FlagRow, 'enabled' | 'rollout' | 'retired'>): string {
-  if (f.retired) return 'retired (on)';
-  if (!f.enabled) return 'off';
-  return f.rollout === 100 ? 'on' : `on ${f.rollout}%`;
+function state(f: Pick<FlagRow, 'enabled' | 'rollout' | 'retired'> & Partial<Pick<FlagRow, 'subjects' | 'constraints'>>): string {
+  return describeFlagState(f);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function printFlag(out: Output, f: FlagRow): void {
@@ -153,6 +165,8 @@ function printFlag(out: Output, f: FlagRow): void {
     ['key', f.key],
     ['state', state(f)],
     ['rollout', `${f.rollout}%`],
+    ['for', f.subjects.length > 0 ? f.subjects.join(', ') : '-'],
+    ['where', f.constraints.length > 0 ? f.constraints.map(formatConstraint).join(' and ') : '-'],
     ['group', f.group ?? '-'],
     ['description', f.description ?? '-'],
     ['migration', f.migration ?? '-'],
@@ -168,11 +182,24 @@ function change(before: Record<string, unknown> | null, after: Record<string, un
   if (!before) return after ? `created ${describe(after)}` : '';
   if (!after) return `deleted (was ${describe(before)})`;
   const diffs = Object.keys(after)
-    .filter((k) => k !== 'version' && JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-    .map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`);
+    .filter((k) => k !== 'version' && JSON.stringify(shown(k, before[k])) !== JSON.stringify(shown(k, after[k])))
+    .map((k) => `${k}: ${JSON.stringify(shown(k, before[k]))} → ${JSON.stringify(shown(k, after[k]))}`);
   return diffs.join(', ') || 'no change';
 }
 
+/** Audit rows written before targeting existed have no subjects/constraints: they were empty. Conditions read as typed. */
+function shown(key: string, value: unknown): unknown {
+  if (key === 'subjects') return value ?? [];
+  if (key === 'constraints') return ((value ?? []) as Constraint[]).map(formatConstraint);
+  return value;
+}
+
 function describe(s: Record<string, unknown>): string {
-  return state({ enabled: Boolean(s.enabled), rollout: Number(s.rollout), retired: Boolean(s.retired) });
+  return state({
+    enabled: Boolean(s.enabled),
+    rollout: Number(s.rollout),
+    retired: Boolean(s.retired),
+    subjects: (s.subjects ?? []) as string[],
+    constraints: (s.constraints ?? []) as Constraint[],
+  });
 }

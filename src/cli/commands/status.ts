@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../duration.js';
 import { findFlagReferences } from '../../flags/references.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
+import { describeFlagState } from '../../flags/targeting.js';
 import { commandsFrom, isApplied, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
 import { backfillSummaries } from '../../store/checkpoints.js';
 import { listEvents, stepLog } from '../../store/migrations.js';
@@ -113,11 +114,10 @@ async function flagDebt(ctx: CommandContext, flags: FlagRow[]): Promise<FlagDebt
   return debt;
 }
 
-/** The flag's state in a few words: off, on, on 25%, locked on. */
+/** The flag's state in a few words: off, on, on 25%, locked on, on for user:42; where tenant in (acme); else 0%. */
 export function flagState(flag: FlagRow): string {
   if (flag.retired) return 'locked on';
-  if (!flag.enabled) return 'off';
-  return flag.rollout === 100 ? 'on' : `on ${flag.rollout}%`;
+  return describeFlagState(flag);
 }
 
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {

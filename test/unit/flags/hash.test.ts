@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import murmurhash3js from 'murmurhash3js';
 import { describe, expect, it } from 'vitest';
-import { bucket, murmur3 } from '../../../src/flags/hash.js';
+import { bucket, bucketPrefix, murmur3, prefixedBucket } from '../../../src/flags/hash.js';
 
 describe('murmur3 and the sticky bucket', () => {
   it("matches Unleash's published normalizedValue vectors", () => {
@@ -43,5 +43,21 @@ describe('murmur3 and the sticky bucket', () => {
         expect(b).toBeLessThanOrEqual(100);
       }),
     );
+  });
+});
+
+describe('the precomputed prefix', () => {
+  it('gives exactly the bucket of "<group>:<subject>", for any group and subject (ASCII or not)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 30 }), (group, subject) => {
+        expect(prefixedBucket(bucketPrefix(group), subject)).toBe(bucket(subject, group));
+      }),
+      { numRuns: 2000 },
+    );
+    // every alignment of prefix and subject
+    for (const group of ['', 'a', 'ab', 'abc', 'abcd', 'gr1']) {
+      for (const subject of ['', '1', '12', '123', '1234', '12345', 'hé', '😀x']) expect(prefixedBucket(bucketPrefix(group), subject)).toBe(bucket(subject, group));
+    }
+    expect(prefixedBucket(bucketPrefix('gr1'), '123')).toBe(73); // Unleash's vector
   });
 });
