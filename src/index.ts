@@ -45,6 +45,10 @@ export type { CompiledFlag, EvaluationContext, EvaluationErrorCode, EvaluationRe
 export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from './flags/keys.js';
 export { flagHistory, flagsVersion, getFlag, listFlags, type FlagEvent, type FlagRow } from './flags/store.js';
 export { flagUsage, type FlagUsage } from './flags/usage.js';
+export { errorRates, type ErrorRates, type VariantErrors } from './flags/error-rates.js';
+export { describeFlagState, formatConstraint, type Constraint, type ConstraintOperator, type Targeting } from './flags/targeting.js';
+export { parseConstraint, parseSubjects, parseTargeting, TargetingSyntaxError, type ParsedTargeting } from './flags/targeting-syntax.js';
+export { targetFlag, type TargetFlagInput } from './flags/target.js';
 export { retireFlag, type RetireOptions, type RetireResult } from './flags/retire.js';
 export { findFlagReferences, type FlagReference } from './flags/references.js';
 export { generateFlagTypes, type CodegenOptions } from './flags/codegen.js';
