@@ -18,10 +18,21 @@ export { expand, switchFlag, contract, abort } from './migration/lifecycle.js';
 export type { LifecycleContext, LifecycleReporter, TransitionResult } from './migration/lifecycle.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
+export {
+  getBackfillControl,
+  listBackfillControls,
+  setBackfillControl,
+  pauseBackfill,
+  resumeBackfill,
+  reportBackfillThrottle,
+  UnknownMigrationError,
+  type BackfillControl,
+  type BackfillControlPatch,
+} from './backfill/control.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
-export type { Config, UserConfig } from './config.js';
+export type { Config, ServeKey, UserConfig } from './config.js';
 export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
 export { connect } from './db/connect.js';
 export type { Database } from './db/connect.js';

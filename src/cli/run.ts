@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { CurtainError, ExitCode } from '../errors.js';
+import { escapeControl } from '../text/control.js';
 import { createProgram } from './program.js';
 
 /**
@@ -22,7 +23,8 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown, verbose: boolean): number {
-  const write = (s: string) => process.stderr.write(`${s}\n`);
+  // Messages quote user input (names, keys, file contents): escaped like every other output.
+  const write = (s: string) => process.stderr.write(`${escapeControl(s)}\n`);
   if (err instanceof CurtainError) {
     write(`error: ${err.message}`);
     if (err.hint) write(`hint: ${err.hint}`);

@@ -20,7 +20,23 @@ export {
 export { bucket, murmur3 } from './hash.js';
 export { layoutGroups, groupChangeProblem, type GroupMember, type Slice } from './groups.js';
 export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from './keys.js';
-export { deleteFlag, flagHistory, flagsVersion, getFlag, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
+export {
+  deleteFlag,
+  flagHistory,
+  flagsVersion,
+  getFlag,
+  listFlags,
+  setFlag,
+  MAX_ACTOR_LENGTH,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_REASON_LENGTH,
+  type ChangeMeta,
+  type FlagEvent,
+  type FlagPatch,
+  type FlagRow,
+} from './store.js';
+export { type UnknownSummary } from './unknown.js';
+export { flagDebt, flagState, type FlagDebt } from './debt.js';
 export { flagUsage, type FlagUsage } from './usage.js';
 export { retireFlag, type RetireOptions, type RetireResult } from './retire.js';
 export { findFlagReferences, type FlagReference } from './references.js';

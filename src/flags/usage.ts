@@ -68,17 +68,15 @@ export function clientIdentity(appName: string): ClientIdentity {
   return { id: `${host}:${process.pid}:${randomBytes(4).toString('hex')}`, appName, host, pid: process.pid };
 }
 
-/** Most distinct unknown keys counted between flushes: a typo loop must not grow memory. */
-const MAX_UNKNOWN_KEYS = 1000;
-
-/**
- * Collects counts between flushes. Known flags count on their compiled
- * objects (no map lookup on the hot path); unknown keys count here.
- */
 /** Telemetry older than this is deleted by the clients themselves (at most once an hour each). */
 export const USAGE_RETENTION_DAYS = 30;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/**
+ * Collects counts between flushes. Flags count on their compiled objects (no
+ * map lookup on the hot path); only flags that exist get rows — unknown keys
+ * are counted in memory by the client (see unknown.ts).
+ */
 export class UsageRecorder {
   private pending = new Map<string, { t: number; f: number }>();
   private lastPrune = 0;
@@ -87,13 +85,6 @@ export class UsageRecorder {
     private readonly schema: string,
     readonly identity: ClientIdentity,
   ) {}
-
-  /** Count an evaluation of a key that is not in the table. */
-  countUnknown(key: string): void {
-    const c = this.pending.get(key);
-    if (c) c.f++;
-    else if (this.pending.size < MAX_UNKNOWN_KEYS) this.pending.set(key, { t: 0, f: 1 });
-  }
 
   /** Move a table's counters into the pending batch (before the table is replaced, and at flush). */
   harvest(table: FlagTable): void {

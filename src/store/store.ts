@@ -3,6 +3,7 @@ import { Umzug, type UmzugStorage } from 'umzug';
 import { quoteIdent, quoteLiteral } from '../db/identifiers.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
+import { backfillControl } from './internal/005-backfill-control.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -16,6 +17,7 @@ interface InternalMigration {
 const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
+  { name: '005-backfill-control', sql: backfillControl },
 ];
 
 /** The number of internal versions this build knows. */
