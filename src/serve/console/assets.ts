@@ -25,6 +25,15 @@ export const CONSOLE_JS = String.raw`'use strict';
     toast.hidden = false;
   };
 
+  // Which <details> are open survives re-rendering.
+  const openKeys = new Set([...main.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+  document.addEventListener('toggle', (e) => {
+    const d = e.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.dataset.key) return;
+    if (d.open) openKeys.add(d.dataset.key);
+    else openKeys.delete(d.dataset.key);
+  }, true);
+
   // Re-render the sections; requests arriving meanwhile collapse into one more.
   let running = null;
   let again = false;
@@ -36,17 +45,13 @@ export const CONSOLE_JS = String.raw`'use strict';
     running = (async () => {
       do {
         again = false;
-        const open = [...main.querySelectorAll('details[open]')].map((d) => d.dataset.key);
         const res = await fetch('/console/fragment', { cache: 'no-store' });
         if (!res.ok) {
           setLive('error', 'refresh failed: HTTP ' + res.status);
           break;
         }
         main.innerHTML = await res.text();
-        for (const key of open) {
-          const d = [...main.querySelectorAll('details[data-key]')].find((x) => x.dataset.key === key);
-          if (d) d.open = true;
-        }
+        for (const d of main.querySelectorAll('details[data-key]')) if (openKeys.has(d.dataset.key)) d.open = true;
       } while (again);
     })().finally(() => {
       running = null;
@@ -189,6 +194,7 @@ summary { cursor: pointer; }
 .phase-pending { color: var(--muted); }
 .bad { color: var(--bad); font-size: .8rem; }
 .progress { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td[data-field] { white-space: nowrap; }
 .usage span { display: inline-block; margin-right: .6rem; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .actor { color: var(--muted); }
 .actions { white-space: nowrap; }
