@@ -3,7 +3,8 @@
  * One poller per server (running only while someone listens) reads a cheap
  * fingerprint of the curtain schema and the backfill checkpoints:
  * - `state` ({ version }): something shown changed (a phase, a flag, an
- *   audit row, a snapshot, telemetry) — fetch again;
+ *   audit row, a snapshot; telemetry once a minute, as it is aggregated by
+ *   the minute) — fetch again;
  * - `progress` ([BackfillView]): backfill lines, whenever rows advanced.
  * Flag changes also arrive from the flags client's LISTEN, without waiting
  * for the next poll.
@@ -113,7 +114,7 @@ export class EventHub {
                 (SELECT max(id) FROM ${s}.flag_events) AS flags,
                 (SELECT count(*) || '/' || COALESCE(max(created_at)::text, '') FROM ${s}.snapshots) AS snapshots,
                 (SELECT max(updated_at) FROM ${s}.backfill_control) AS control,
-                (SELECT COALESCE(sum(true_count + false_count), 0) FROM ${s}.flag_usage WHERE window_start >= now() - interval '1 day') AS usage,
+                (SELECT max(window_start) FROM ${s}.flag_usage) AS usage,
                 (SELECT count(*) FROM ${s}.backfill_checkpoints WHERE done) AS finished`,
       );
       const print = JSON.stringify(rows[0]);
