@@ -27,7 +27,6 @@ export {
   getFlag,
   listFlags,
   setFlag,
-  MAX_ACTOR_LENGTH,
   MAX_DESCRIPTION_LENGTH,
   MAX_REASON_LENGTH,
   type ChangeMeta,

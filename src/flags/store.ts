@@ -41,8 +41,6 @@ export interface ChangeMeta {
 export const MAX_DESCRIPTION_LENGTH = 1000;
 /** Longest audit reason accepted (characters). */
 export const MAX_REASON_LENGTH = 500;
-/** Longest actor name accepted (characters). */
-export const MAX_ACTOR_LENGTH = 128;
 
 /**
  * Refuse texts that would bloat every client's memory or the audit table
@@ -54,7 +52,6 @@ export function assertChangeLimits(patch: Pick<FlagPatch, 'description'>, meta: 
   };
   check('the description', patch.description, MAX_DESCRIPTION_LENGTH);
   check('the reason', meta.reason, MAX_REASON_LENGTH);
-  check('the actor', meta.actor, MAX_ACTOR_LENGTH);
 }
 
 const COLUMNS = `key, enabled, rollout, group_name, description, migration, retired, version, fully_on_since, created_at, updated_at`;
