@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeCheckpoint } from '../../../src/backfill/checkpoint.js';
+import { reportBackfillThrottle } from '../../../src/backfill/control.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createFlags, type FlagsClient } from '../../../src/flags/client.js';
 import { listenOn, type OfrepServer } from '../../../src/flags/ofrep.js';
@@ -155,6 +156,12 @@ describe('the console API', () => {
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: false }, headers: { origin: 'http://evil.example' } })).status).toBe(403);
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: false }, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
     expect(await getFlag(pool, 'curtain', 'plain.flag')).toMatchObject({ enabled: true, rollout: 40, description: 'new text' });
+    // Whatever a description holds, the page shows it as text.
+    await call('PUT', '/api/flags/html.flag', { key: ADMIN, body: { enabled: false, description: '<img src=x onerror=alert(1)>\x1b[31m' } });
+    const page = await call('GET', '/', { key: READ });
+    expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;\\x1b[31m');
+    expect(page.text).not.toContain('<img');
+    expect(page.text).not.toContain('\x1b');
   });
 
   it('pauses and resumes a running backfill as the key; 409 for one not expanding, 404 for none', async () => {
@@ -213,6 +220,10 @@ describe('the console API', () => {
       await writeCheckpoint(pool, 'curtain', '20250101000000_running', 'public.t', { lastKey: ['50'], rowsDone: 50, rowsTotal: 100, done: false });
       await vi.waitFor(() => expect(progressOf().at(-1)).toMatchObject({ rowsDone: 50, rowsTotal: 100, text: expect.stringMatching(/^50 \/ 100 rows \(50%\)/) }), { timeout: 10_000 });
       expect(progressOf().at(-1).rowsPerSecond).toBeGreaterThan(0);
+      // What the backfill reports about waiting shows up in its line.
+      await reportBackfillThrottle(pool, 'curtain', '20250101000000_running', 'replica r1 lag 7.2 s > 5 s');
+      await writeCheckpoint(pool, 'curtain', '20250101000000_running', 'public.t', { lastKey: ['60'], rowsDone: 60, rowsTotal: 100, done: false });
+      await vi.waitFor(() => expect(progressOf().at(-1).text).toContain('throttled: replica r1 lag 7.2 s > 5 s'), { timeout: 10_000 });
       const before = events().filter((e) => e.event === 'state').length;
       await setFlag(pool, 'curtain', 'plain.flag', { enabled: false }, { actor: 'elsewhere' });
       await vi.waitFor(() => expect(events().filter((e) => e.event === 'state').length).toBeGreaterThan(before), { timeout: 10_000 });
