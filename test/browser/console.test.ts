@@ -70,7 +70,8 @@ function readJson(child: ChildProcess, what: string): Promise<any> {
   });
 }
 
-describe('the console in Chromium', () => {
+// Generous: a browser and several CLI processes share a busy machine.
+describe('the console in Chromium', { timeout: 240_000 }, () => {
   let tdb: TestDatabase;
   let pool: pg.Pool;
   let browser: Browser;

@@ -20,7 +20,7 @@ function externalAddress(): string | undefined {
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 }
 
-describe('console-related CLI: init, escaping, backfill control, serve keys', () => {
+describe('console-related CLI: init, escaping, backfill control, serve keys', { timeout: 180_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();
