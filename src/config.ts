@@ -8,12 +8,40 @@ import { CurtainError, UsageError } from './errors.js';
 
 const duration = z.union([z.string(), z.number()]);
 
+/** One key of `migrate serve`: its name is the actor of every write made with it. */
+const serveKey = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'a key name is 1-64 letters, digits, ".", "_", "@" or "-"'),
+    key: z.string().min(16, 'a key must be at least 16 characters (e.g. `openssl rand -hex 24`)').max(512),
+    role: z.enum(['read', 'admin']),
+  })
+  .strict();
+
+const serveKeys = z
+  .array(serveKey)
+  .default([])
+  .superRefine((keys, ctx) => {
+    // Messages never quote a secret.
+    const names = new Set<string>();
+    const secrets = new Set<string>();
+    keys.forEach((k, i) => {
+      if (names.has(k.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `two keys are named "${k.name}"` });
+      if (secrets.has(k.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: 'two keys have the same secret' });
+      names.add(k.name);
+      secrets.add(k.key);
+    });
+  });
+
 const configSchema = z
   .object({
     /** Connection string; `--database-url` and `DATABASE_URL` take precedence. */
     databaseUrl: z.string().min(1).optional(),
     /** Schema where curtain keeps its state. */
-    schema: z.string().min(1).max(63).default('curtain'),
+    schema: z
+      .string()
+      .min(1)
+      .refine((v) => Buffer.byteLength(v) <= 63, 'a schema name is at most 63 bytes (PostgreSQL would silently cut it)')
+      .default('curtain'),
     migrationsDir: z.string().min(1).default('migrations'),
     /** `lock_timeout` for every DDL statement. */
     lockTimeout: duration.default('1s'),
@@ -78,14 +106,22 @@ const configSchema = z
       .object({
         port: z.number().int().min(0).max(65535).default(8016),
         host: z.string().default('127.0.0.1'),
-        apiKey: z.string().optional(),
-        adminKey: z.string().optional(),
+        /** Named keys with a role; none means loopback-only, read-only (see the README). */
+        keys: serveKeys,
+        /** Requests per key (or per address without a key) and window; max 0 turns it off. */
+        rateLimit: z
+          .object({ max: z.number().int().min(0).default(1200), window: duration.default('1m') })
+          .strict()
+          .default({ max: 1200, window: '1m' }),
       })
       .strict()
-      .default({ port: 8016, host: '127.0.0.1' }),
+      .default({ port: 8016, host: '127.0.0.1', keys: [], rateLimit: { max: 1200, window: '1m' } }),
     embedded: z.object({ dataDir: z.string().default('.curtain/postgres') }).strict().default({ dataDir: '.curtain/postgres' }),
   })
   .strict();
+
+/** A key of `migrate serve`: `read` sees everything, `admin` also acts. */
+export type ServeKey = z.output<typeof serveKey>;
 
 /** The configuration file's shape, as users write it. */
 export type UserConfig = z.input<typeof configSchema>;
@@ -114,7 +150,7 @@ export interface Config {
   contract: { minSoakMs: number };
   abort: { drainTimeoutMs: number };
   flags: { sourceGlobs: string[]; maxAgeMs: number };
-  serve: { port: number; host: string; apiKey?: string; adminKey?: string };
+  serve: { port: number; host: string; keys: ServeKey[]; rateLimit: { max: number; windowMs: number } };
   embedded: { dataDir: string };
   /** Directory relative paths resolve against (where the config file is, else the cwd). */
   root: string;
@@ -191,7 +227,12 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },
     abort: { drainTimeoutMs: parseDuration(c.abort.drainTimeout, 'abort.drainTimeout') },
     flags: { sourceGlobs: c.flags.sourceGlobs, maxAgeMs: parseDuration(c.flags.maxAge, 'flags.maxAge') },
-    serve: c.serve,
+    serve: {
+      port: c.serve.port,
+      host: c.serve.host,
+      keys: c.serve.keys,
+      rateLimit: { max: c.serve.rateLimit.max, windowMs: parseDuration(c.serve.rateLimit.window, 'serve.rateLimit.window') },
+    },
     embedded: c.embedded,
     root: file ? path.dirname(file) : cwd,
     file,
@@ -217,4 +258,29 @@ function replicaTargets(list: (string | { name: string; url: string })[], file: 
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A validated configuration back in the shape users write, so a library
+ * entry point that loads configuration (`createMigrator`) sees exactly the
+ * one a running command already has.
+ *
+ * @example
+ * const migrator = await createMigrator({ pool, cwd: config.root, ...toUserConfig(config) });
+ */
+export function toUserConfig(config: Config): UserConfig {
+  return {
+    databaseUrl: config.databaseUrl,
+    schema: config.schema,
+    migrationsDir: path.resolve(config.root, config.migrationsDir),
+    lockTimeout: config.lockTimeoutMs,
+    lockWait: config.lockWaitMs,
+    lockRetries: config.lockRetries,
+    backfill: { batchSize: config.backfill.batchSize, batchDelay: config.backfill.batchDelayMs, targetBatchTime: config.backfill.targetBatchTimeMs },
+    snapshots: config.snapshots,
+    contract: { minSoak: config.contract.minSoakMs },
+    flags: { sourceGlobs: config.flags.sourceGlobs, maxAge: config.flags.maxAgeMs },
+    serve: { port: config.serve.port, host: config.serve.host, keys: config.serve.keys, rateLimit: { max: config.serve.rateLimit.max, window: config.serve.rateLimit.windowMs } },
+    embedded: config.embedded,
+  };
 }

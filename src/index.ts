@@ -26,10 +26,21 @@ export type { GuardOptions } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
 export { createThrottle, checkReplicaTarget, throttleOptionsFrom } from './backfill/throttle.js';
 export type { ReplicaLag, ReplicaTarget, Throttle, ThrottleOptions, ThrottleState } from './backfill/throttle.js';
+export {
+  getBackfillControl,
+  listBackfillControls,
+  setBackfillControl,
+  pauseBackfill,
+  resumeBackfill,
+  reportBackfillThrottle,
+  UnknownMigrationError,
+  type BackfillControl,
+  type BackfillControlPatch,
+} from './backfill/control.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
-export type { Config, UserConfig } from './config.js';
+export type { Config, ServeKey, UserConfig } from './config.js';
 export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
 export type { StepInfo } from './errors.js';
 export { connect } from './db/connect.js';

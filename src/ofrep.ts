@@ -1,2 +1,4 @@
-/** `curtain/ofrep`: the OpenFeature Remote Evaluation Protocol server (what `migrate serve` runs). */
-export { buildOfrepApp, startOfrepServer, type OfrepOptions, type OfrepServer } from './flags/ofrep.js';
+/** `curtain/ofrep`: the OpenFeature Remote Evaluation Protocol server, and the whole server `migrate serve` runs (console, JSON API, OFREP). */
+export { buildOfrepApp, startOfrepServer, listenOn, type OfrepOptions, type OfrepServer } from './flags/ofrep.js';
+export { buildServeApp, BODY_LIMIT, type ServeAppOptions } from './serve/app.js';
+export { type Principal, type ServeKeyConfig } from './serve/auth.js';

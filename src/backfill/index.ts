@@ -11,3 +11,15 @@ export {
   type ThrottleOptions,
   type ThrottleState,
 } from './throttle.js';
+export {
+  getBackfillControl,
+  listBackfillControls,
+  setBackfillControl,
+  pauseBackfill,
+  resumeBackfill,
+  reportBackfillThrottle,
+  UnknownMigrationError,
+  CONTROL_LIMITS,
+  type BackfillControl,
+  type BackfillControlPatch,
+} from './control.js';

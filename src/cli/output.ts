@@ -1,36 +1,40 @@
 import { createColors } from 'picocolors';
+import { terminalSafe } from '../text/control.js';
 
 /**
  * Everything a command prints goes through here. With `--json`, stdout holds
  * exactly one JSON document and nothing else; people-facing lines go to
  * stderr. Colours only when the stream is a TTY (and NO_COLOR is unset).
+ * Every line is made terminal-safe: control characters from data (flag
+ * descriptions, reasons, actors) are printed as visible escapes.
  */
 export class Output {
   readonly json: boolean;
   readonly color: ReturnType<typeof createColors>;
   readonly interactive: boolean;
   private readonly quiet: boolean;
+  private readonly useColor: boolean;
 
   constructor(options: { json?: boolean; quiet?: boolean } = {}) {
     this.json = options.json ?? false;
     this.quiet = options.quiet ?? false;
     this.interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
-    const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !this.json;
-    this.color = createColors(useColor);
+    this.useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !this.json;
+    this.color = createColors(this.useColor);
   }
 
   /** A line of the command's human output (stdout), suppressed with --json. */
   line(text = ''): void {
-    if (!this.json) process.stdout.write(`${text}\n`);
+    if (!this.json) process.stdout.write(`${this.safe(text)}\n`);
   }
 
   /** Progress and notices (stderr), shown in both modes. */
   info(text: string): void {
-    if (!this.quiet) process.stderr.write(`${text}\n`);
+    if (!this.quiet) process.stderr.write(`${this.safe(text)}\n`);
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
+    process.stderr.write(`${this.color.yellow('warning:')} ${this.safe(text)}\n`);
   }
 
   /** The command's machine-readable result: printed only with --json. */
@@ -43,11 +47,17 @@ export class Output {
   /** A plain aligned table (human mode only). */
   table(headers: string[], rows: (string | number | null | undefined)[][]): void {
     if (this.json) return;
-    const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+    // One cell, one line: a newline inside data must not break the table.
+    const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : terminalSafe(String(c), { keepColor: this.useColor, singleLine: true }))));
     const widths = headers.map((h, i) => Math.max(visible(h).length, ...cells.map((r) => visible(r[i] ?? '').length)));
     const fmt = (r: string[]) => r.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visible(c).length))).join('  ').trimEnd();
     this.line(this.color.bold(fmt(headers)));
     for (const r of cells) this.line(fmt(r));
+  }
+
+  /** Control characters escaped; the colour codes this Output added are kept. */
+  private safe(text: string): string {
+    return terminalSafe(text, { keepColor: this.useColor });
   }
 }
 

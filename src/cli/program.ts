@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/lint.js'),
   () => import('./commands/flags.js'),
   () => import('./commands/snapshot.js'),
+  () => import('./commands/backfill.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/codegen.js'),
 ];

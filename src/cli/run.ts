@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { CurtainError, ExitCode } from '../errors.js';
 import { jsonResultWritten } from './output.js';
+import { escapeControl } from '../text/control.js';
 import { createProgram } from './program.js';
 
 /**
@@ -36,7 +37,8 @@ function printJsonError(doc: { error: string; hint: string | null; exitCode: num
 }
 
 function reportError(err: unknown, verbose: boolean): number {
-  const write = (s: string) => process.stderr.write(`${s}\n`);
+  // Messages quote user input (names, keys, file contents): escaped like every other output.
+  const write = (s: string) => process.stderr.write(`${escapeControl(s)}\n`);
   if (err instanceof CurtainError) {
     write(`error: ${err.message}`);
     if (err.hint) write(`hint: ${err.hint}`);

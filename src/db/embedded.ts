@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CurtainError } from '../errors.js';
+import { ensurePrivateDir, STATE_DIR } from '../files/private.js';
 
 const run = promisify(execFile);
 
@@ -57,8 +58,7 @@ interface RunAs {
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const requested = path.resolve(options.dataDir);
-  const stateDir = path.dirname(requested);
-  await fs.mkdir(stateDir, { recursive: true });
+  await prepareStateDir(requested);
   const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
   const bins = await reachableBinaries(runAs);
   const dataDir = await prepareDataDir(requested, runAs);
@@ -72,7 +72,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initdb(bins, dataDir, runAs, options.fast);
       // Keep the port across restarts so connection strings stay valid.
       port = await savedPort(`${requested}.port`);
-      await fs.writeFile(`${requested}.port`, String(port));
+      await fs.writeFile(`${requested}.port`, String(port), { mode: 0o600 });
       await removeStalePid(dataDir);
       await startServer(bins, dataDir, port, runAs, options.fast);
     }
@@ -94,6 +94,20 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       },
     };
   });
+}
+
+/**
+ * The folder holding the data directory: inside a project it is `.curtain/`,
+ * created owner-only (`0700`) with a `.gitignore` of `*`; elsewhere (a
+ * temporary folder for tests) it is created as the umask says.
+ *
+ * @example
+ * await prepareStateDir('/app/.curtain/postgres'); // /app/.curtain is 0700 and git-ignored
+ */
+export async function prepareStateDir(dataDir: string): Promise<void> {
+  const stateDir = path.dirname(path.resolve(dataDir));
+  if (path.basename(stateDir) === STATE_DIR) await ensurePrivateDir(stateDir);
+  else await fs.mkdir(stateDir, { recursive: true });
 }
 
 /** Stop the embedded server regardless of who uses it (for `npm test` teardown and tools). */
@@ -166,6 +180,7 @@ async function prepareDataDir(requested: string, runAs: RunAs | undefined): Prom
     if (!runAs || canReach(runAs, real, '-w')) return real;
   }
   await fs.mkdir(requested, { recursive: true, mode: 0o700 });
+  await fs.chmod(requested, 0o700); // exact, whatever the umask: this is a database
   if (!runAs) return requested;
   await fs.chown(requested, runAs.uid, runAs.gid);
   if (canReach(runAs, requested, '-w')) return requested;

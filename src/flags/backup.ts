@@ -2,8 +2,9 @@
  * The local backup file: the last flags a client loaded, so a process that
  * starts while the database is unreachable still serves real values.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../files/private.js';
 import type { FlagDefinition } from './evaluate.js';
 
 /** What the backup file holds. */
@@ -17,16 +18,17 @@ export interface FlagBackup {
 
 /**
  * Write the backup atomically (temporary file, then rename), so a crash
- * mid-write never leaves a torn file behind.
+ * mid-write never leaves a torn file behind. The file is `0600` and a folder
+ * it creates `0700`: flag descriptions are nobody else's business.
  *
  * @example
  * await writeBackup('/var/lib/app/flags.json', 'curtain', 42, flags);
  */
 export async function writeBackup(file: string, schema: string, version: number, flags: FlagDefinition[]): Promise<void> {
   const body: FlagBackup = { format: 'curtain.flags/1', schema, version, savedAt: new Date().toISOString(), flags };
-  await mkdir(path.dirname(file), { recursive: true });
+  await ensurePrivateDir(path.dirname(file));
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(body)}\n`);
+  await writePrivateFile(tmp, `${JSON.stringify(body)}\n`);
   await rename(tmp, file);
 }
 

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { DEFAULT_SCHEMA } from '../store/store.js';
-import { flagChannel } from '../store/internal/001-initial.js';
+import { flagChannel } from '../store/channel.js';
 import { readBackup, writeBackup } from './backup.js';
 import {
   compileFlags,
@@ -26,6 +26,7 @@ import { retireFlag, type RetireResult } from './retire.js';
 import { flagHistory, flagsVersion, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
 import type { FlagKey } from './types.js';
 import { clientIdentity, trackEventProblem, UsageRecorder } from './usage.js';
+import { UnknownKeys, type UnknownSummary } from './unknown.js';
 
 /** Options of {@link createFlags}. */
 export interface CreateFlagsOptions {
@@ -47,6 +48,8 @@ export interface CreateFlagsOptions {
   telemetry?: boolean | { flushIntervalMs?: number };
   /** Where warnings go (default `console`). */
   logger?: Pick<Console, 'warn'>;
+  /** Warn once per unknown key (default true); a server answering anyone turns it off and reports {@link FlagsClient.unknownKeys} instead. */
+  warnUnknown?: boolean;
   /** Timeout for opening a connection of an owned pool (default 5000 ms). */
   connectTimeoutMs?: number;
   /** Backoff between reconnections of the LISTEN connection. */
@@ -80,6 +83,7 @@ export class FlagsClient {
   private currentStatus: FlagsStatus = 'error';
   private readonly emitter = new EventEmitter();
   private readonly warned = new Set<string>();
+  private readonly unknown = new UnknownKeys();
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly schema: string;
@@ -303,6 +307,18 @@ export class FlagsClient {
     return flagHistory(this.pool, this.schema, key, options);
   }
 
+  /**
+   * Evaluations of keys that are not flags, counted in memory only (never
+   * written to the telemetry tables); `reset` starts a new count.
+   *
+   * @example
+   * const { evaluations, top } = flags.unknownKeys({ reset: true });
+   * if (evaluations) console.warn(`unknown flags evaluated: ${top.map((t) => t.key).join(', ')}`);
+   */
+  unknownKeys(options: { top?: number; reset?: boolean } = {}): UnknownSummary {
+    return this.unknown.summary(options);
+  }
+
   /** Reload now (normally not needed). Rejects when the database cannot be read. */
   refresh(): Promise<void> {
     return this.reload();
@@ -355,12 +371,9 @@ export class FlagsClient {
 
   private miss(key: unknown): false {
     const id = typeof key === 'string' ? key : `<${typeof key}>`;
-    if (this.warned.has(id)) {
-      if (typeof key === 'string') this.usage?.countUnknown(key);
-      return false;
-    }
     const valid = isValidFlagKey(key);
-    if (valid) this.usage?.countUnknown(key);
+    this.unknown.count(valid ? id : '<invalid key>');
+    if (this.warned.has(id) || this.options.warnUnknown === false) return false;
     if (this.warned.size < MAX_WARNED) {
       this.warned.add(id);
       const why = valid ? `unknown flag "${key}" evaluates to false` : `${invalidKey(key).errorMessage} evaluates to false`;

@@ -21,7 +21,22 @@ export {
 export { bucket, bucketPrefix, murmur3, prefixedBucket, type BucketPrefix } from './hash.js';
 export { layoutGroups, groupChangeProblem, type GroupMember, type Slice } from './groups.js';
 export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from './keys.js';
-export { deleteFlag, flagHistory, flagsVersion, getFlag, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
+export {
+  deleteFlag,
+  flagHistory,
+  flagsVersion,
+  getFlag,
+  listFlags,
+  setFlag,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_REASON_LENGTH,
+  type ChangeMeta,
+  type FlagEvent,
+  type FlagPatch,
+  type FlagRow,
+} from './store.js';
+export { type UnknownSummary } from './unknown.js';
+export { flagDebt, flagState, type FlagDebt } from './debt.js';
 export { flagUsage, type FlagUsage } from './usage.js';
 export { errorRates, type ErrorRates, type VariantErrors } from './error-rates.js';
 export {

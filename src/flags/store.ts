@@ -46,6 +46,23 @@ export interface ChangeMeta {
   reason?: string;
 }
 
+/** Longest flag description accepted (characters). */
+export const MAX_DESCRIPTION_LENGTH = 1000;
+/** Longest audit reason accepted (characters). */
+export const MAX_REASON_LENGTH = 500;
+
+/**
+ * Refuse texts that would bloat every client's memory or the audit table
+ * (a UsageError naming the field and the limit; nothing is written).
+ */
+export function assertChangeLimits(patch: Pick<FlagPatch, 'description'>, meta: ChangeMeta): void {
+  const check = (what: string, value: string | null | undefined, max: number) => {
+    if (typeof value === 'string' && value.length > max) throw new UsageError(`${what} is ${value.length} characters long; at most ${max} are accepted`);
+  };
+  check('the description', patch.description, MAX_DESCRIPTION_LENGTH);
+  check('the reason', meta.reason, MAX_REASON_LENGTH);
+}
+
 const COLUMNS = `key, enabled, rollout, group_name, description, migration, retired, subjects, constraints, version, fully_on_since, created_at, updated_at`;
 
 function toRow(r: Record<string, any>): FlagRow {
@@ -95,6 +112,7 @@ export async function listFlags(q: Queryable, schema: string): Promise<FlagRow[]
 export async function setFlag(q: Queryable, schema: string, key: string, patch: FlagPatch, meta: ChangeMeta = {}): Promise<FlagRow> {
   assertFlagKey(key);
   if (patch.group !== undefined && patch.group !== null) assertFlagKey(patch.group, 'group name');
+  assertChangeLimits(patch, meta);
   if (patch.rollout !== undefined && (!Number.isInteger(patch.rollout) || patch.rollout < 0 || patch.rollout > 100)) {
     throw new UsageError(`rollout must be a whole number from 0 to 100, got ${patch.rollout}`);
   }
@@ -148,6 +166,7 @@ export async function setFlag(q: Queryable, schema: string, key: string, patch: 
 /** Delete a flag (retirement of a contracted migration's flag), with an audit row and a tombstone. */
 export async function deleteFlag(q: Queryable, schema: string, key: string, meta: ChangeMeta = {}): Promise<boolean> {
   assertFlagKey(key);
+  assertChangeLimits({}, meta);
   const work = async (tx: Queryable) => {
     const s = quoteIdent(schema);
     const { rows } = await tx.query(`DELETE FROM ${s}.flags WHERE key = $1 RETURNING ${COLUMNS}`, [key]);

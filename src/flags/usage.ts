@@ -68,8 +68,6 @@ export function clientIdentity(appName: string): ClientIdentity {
   return { id: `${host}:${process.pid}:${randomBytes(4).toString('hex')}`, appName, host, pid: process.pid };
 }
 
-/** Most distinct unknown keys counted between flushes: a typo loop must not grow memory. */
-const MAX_UNKNOWN_KEYS = 1000;
 /** Most distinct (flag, event) pairs tracked between flushes. */
 const MAX_TRACKED = 1000;
 export const MAX_EVENT_LENGTH = 128;
@@ -97,6 +95,11 @@ interface Tracked {
 export const USAGE_RETENTION_DAYS = 30;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/**
+ * Collects counts between flushes. Flags count on their compiled objects (no
+ * map lookup on the hot path); only flags that exist get rows — unknown keys
+ * are counted in memory by the client (see unknown.ts).
+ */
 export class UsageRecorder {
   /** Counts by flags version and key: evaluations made before a change was loaded are told from those after. */
   private pending = new Map<string, { key: string; version: number; t: number; f: number }>();
@@ -107,13 +110,6 @@ export class UsageRecorder {
     private readonly schema: string,
     readonly identity: ClientIdentity,
   ) {}
-
-  /** Count an evaluation of a key that is not in the table. */
-  countUnknown(key: string): void {
-    const c = this.pending.get(`0\u0000${key}`);
-    if (c) c.f++;
-    else if (this.pending.size < MAX_UNKNOWN_KEYS) this.pending.set(`0\u0000${key}`, { key, version: 0, t: 0, f: 1 });
-  }
 
   /** Count a tracked event on the side (`value`) the flag took. */
   countTrack(key: string, event: string, value: boolean): void {

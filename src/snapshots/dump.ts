@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { transaction } from '../db/transaction.js';
 import { CurtainError, UsageError } from '../errors.js';
+import { createPrivateFile, ensurePrivateDir } from '../files/private.js';
 import { deleteRecord, saveRecord } from './catalog.js';
 import { describeTables } from './describe.js';
 import { newSnapshotId } from './ids.js';
@@ -32,9 +33,12 @@ export const dumpStrategy: SnapshotStrategy = {
     if (request.tables.length === 0) throw new CurtainError('the dump strategy needs at least one table; this database has none to dump');
     const major = await serverMajor(pool);
     const pgDump = compatibleTool('pg_dump', major);
-    await fs.mkdir(request.dir, { recursive: true });
+    // A dump is whole tables: owner-only folder and file (pg_dump keeps the mode of the file it writes into).
+    await ensurePrivateDir(request.dir);
     const file = path.join(request.dir, `${request.id}.dump`);
     const partial = `${file}.partial`;
+    await fs.rm(partial, { force: true });
+    await createPrivateFile(partial);
     const conn = toolConnection(request.url);
     try {
       // The exported snapshot lives as long as this transaction: pg_dump reads exactly what the record describes.

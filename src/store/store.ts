@@ -8,6 +8,7 @@ import { usageRetention } from './internal/002-usage-retention.js';
 import { flagTargeting } from './internal/004-flag-targeting.js';
 import { flagTracking } from './internal/004-flag-tracking.js';
 import { clientVersions } from './internal/008-client-versions.js';
+import { backfillControl } from './internal/005-backfill-control.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -23,6 +24,7 @@ const internalMigrations: InternalMigration[] = [
   { name: '002-usage-retention', sql: usageRetention },
   { name: '004-flag-targeting', sql: flagTargeting },
   { name: '004-flag-tracking', sql: flagTracking },
+  { name: '005-backfill-control', sql: backfillControl },
   { name: '008-client-versions', sql: clientVersions },
 ];
 

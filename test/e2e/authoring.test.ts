@@ -27,7 +27,7 @@ describe('init, create and plan', () => {
   it('init creates the curtain schema and a config file, once', async () => {
     const r = await run('init', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json().created).toEqual(['curtain.config.ts']);
+    expect(r.json().created).toEqual(['.curtain', '.gitignore entry .curtain/', 'curtain.config.ts']);
     expect(existsSync(path.join(project.dir, 'curtain.config.ts'))).toBe(true);
     expect((await conn.pool.query(`SELECT count(*)::int AS n FROM curtain.store_versions`)).rows[0].n).toBeGreaterThan(0);
     expect((await run('init', '--json')).json().created).toEqual([]);

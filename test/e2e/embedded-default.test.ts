@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrate, tempProject } from '../support/cli.js';
@@ -26,6 +26,10 @@ describe('with no database configured', () => {
     const dataDir = path.join(project.dir, '.curtain/postgres');
     expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
     expect(serverRunning(dataDir)).toBe(false);
+    // A database on disk: owner-only, and never committed.
+    expect(statSync(path.join(project.dir, '.curtain')).mode & 0o777).toBe(0o700);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(readFileSync(path.join(project.dir, '.curtain/.gitignore'), 'utf8')).toMatch(/^\*$/m);
 
     // Two commands at once share one server; the last one out stops it; the data persists.
     const [a, b] = await Promise.all([migrate(['status', '--json'], { cwd: project.dir }), migrate(['flags', 'list', '--json'], { cwd: project.dir })]);

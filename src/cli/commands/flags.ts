@@ -8,6 +8,7 @@ import { flagHistory, getFlag, listFlags, type FlagRow } from '../../flags/store
 import { targetFlag, type TargetFlagInput } from '../../flags/target.js';
 import { describeFlagState, formatConstraint, type Constraint } from '../../flags/targeting.js';
 import { flagUsage } from '../../flags/usage.js';
+import { escapeControl } from '../../text/control.js';
 import { withContext } from '../context.js';
 import type { Output } from '../output.js';
 
@@ -118,7 +119,8 @@ export function register(program: Command): void {
         if (events.length === 0) return out.line(`no history for ${key}`);
         out.table(
           ['AT', 'ACTOR', 'ACTION', 'CHANGE', 'REASON'],
-          events.map((e) => [e.at.toISOString(), e.actor, e.action, change(e.before, e.after), e.reason]),
+          // Actors and reasons are anyone's text: escaped here, before any colour is added.
+          events.map((e) => [e.at.toISOString(), escapeControl(e.actor), e.action, escapeControl(change(e.before, e.after)), e.reason === null ? null : escapeControl(e.reason)]),
         );
       });
     });
@@ -175,7 +177,7 @@ function printFlag(out: Output, f: FlagRow): void {
     ['created', f.createdAt.toISOString()],
     ['updated', f.updatedAt.toISOString()],
   ];
-  for (const [k, v] of rows) out.line(`${`${k}:`.padEnd(16)}${String(v)}`);
+  for (const [k, v] of rows) out.line(`${`${k}:`.padEnd(16)}${escapeControl(String(v))}`);
 }
 
 function change(before: Record<string, unknown> | null, after: Record<string, unknown> | null): string {

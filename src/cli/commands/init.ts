@@ -1,6 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { addGitignoreEntry } from '../../files/gitignore.js';
+import { ignoreStateDir, STATE_DIR } from '../../files/private.js';
 import { withContext } from '../context.js';
 
 const CONFIG = `// curtain configuration: every key is optional. See the README for all of them.
@@ -16,7 +18,7 @@ export default {
 export function register(program: Command): void {
   program
     .command('init')
-    .description('create the curtain schema, a config file and the migrations folder')
+    .description('create the curtain schema, a config file, the migrations folder and a git-ignored .curtain/')
     .action(async (_opts: unknown, command: Command) => {
       await withContext(
         command,
@@ -27,6 +29,11 @@ export function register(program: Command): void {
             await fs.mkdir(dir, { recursive: true });
             created.push(path.relative(process.cwd(), dir) || dir);
           }
+          // Local state (snapshot dumps, the embedded database) never belongs in git.
+          const state = path.join(ctx.config.root, STATE_DIR);
+          if (!existsSync(state)) created.push(path.relative(process.cwd(), state) || state);
+          await ignoreStateDir(state);
+          if (await addGitignoreEntry(ctx.config.root, `${STATE_DIR}/`)) created.push(`.gitignore entry ${STATE_DIR}/`);
           if (!ctx.config.file) {
             const file = path.join(ctx.config.root, 'curtain.config.ts');
             await fs.writeFile(file, CONFIG);

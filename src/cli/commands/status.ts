@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../duration.js';
-import { findFlagReferences } from '../../flags/references.js';
+import { quoteIdent } from '../../db/identifiers.js';
+import { flagDebt, flagState } from '../../flags/debt.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
 import { describeFlagState } from '../../flags/targeting.js';
 import { commandsFrom, isApplied, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
@@ -45,7 +46,7 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       updatedAt: e.record?.updatedAt ?? null,
     };
   });
-  const debt = await flagDebt(ctx, [...flags.values()]);
+  const debt = await flagDebt([...flags.values()], { root: ctx.config.root, sourceGlobs: ctx.config.flags.sourceGlobs, maxAgeMs: ctx.config.flags.maxAgeMs });
   ctx.out.result({ migrations: items, flagDebt: debt });
   if (items.length === 0) {
     ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
@@ -74,50 +75,6 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       if (d.references.length > 5) ctx.out.line(c.dim(`    ... and ${d.references.length - 5} more`));
     }
   }
-}
-
-/** A flag that should be gone: its migration is contracted, or it has been on for too long. */
-export interface FlagDebt {
-  flag: string;
-  migration: string | null;
-  reason: string;
-  references: string[];
-}
-
-/**
- * Flags that keep the system away from its steady state (all flags off):
- * retired flags of contracted migrations (locked on until the code stops
- * referencing them), and flags fully on for longer than `flags.maxAge`.
- */
-async function flagDebt(ctx: CommandContext, flags: FlagRow[]): Promise<FlagDebt[]> {
-  const debt: FlagDebt[] = [];
-  for (const flag of flags) {
-    if (flag.retired) {
-      const refs = await findFlagReferences(ctx.config.root, ctx.config.flags.sourceGlobs, flag.key);
-      debt.push({
-        flag: flag.key,
-        migration: flag.migration,
-        reason: refs.length
-          ? `locked on since contract; ${refs.length} reference(s) left in the source: remove them, then "migrate flags retire ${flag.key}"`
-          : `locked on since contract and no longer referenced: run "migrate flags retire ${flag.key}"`,
-        references: refs.map((r) => `${r.file}:${r.line}: ${r.text.trim()}`),
-      });
-    } else if (flag.fullyOnSince && Date.now() - flag.fullyOnSince.getTime() > ctx.config.flags.maxAgeMs) {
-      debt.push({
-        flag: flag.key,
-        migration: flag.migration,
-        reason: `fully on for ${formatDuration(Date.now() - flag.fullyOnSince.getTime())} (flags.maxAge is ${formatDuration(ctx.config.flags.maxAgeMs)}): contract its migration or remove it`,
-        references: [],
-      });
-    }
-  }
-  return debt;
-}
-
-/** The flag's state in a few words: off, on, on 25%, locked on, on for user:42; where tenant in (acme); else 0%. */
-export function flagState(flag: FlagRow): string {
-  if (flag.retired) return 'locked on';
-  return describeFlagState(flag);
 }
 
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {

@@ -104,15 +104,18 @@ describe('OFREP over HTTP', () => {
   it('has admin endpoints only with the admin key', async () => {
     const put = (base: string, headers: Record<string, string>) =>
       fetch(`${base}/admin/v1/flags/api.new`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ enabled: true, reason: 'http' }) });
-    expect((await put(server.url, auth)).status).toBe(401); // the read key cannot write
-    expect((await put(open.url, {})).status).toBe(404); // no admin key configured: no write endpoints
+    expect((await put(server.url, auth)).status).toBe(403); // the read key cannot write
+    expect((await put(open.url, {})).status).toBe(403); // no keys configured: read-only
     const ok = await put(server.url, { authorization: 'Bearer admin-key' });
     expect(ok.status).toBe(200);
     expect(flags.isEnabled('api.new')).toBe(true);
     const bad = await fetch(`${server.url}/admin/v1/flags/api.new`, { method: 'PUT', headers: { 'x-api-key': 'admin-key', 'content-type': 'application/json' }, body: '{"rollout": 500}' });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
     const history = await fetch(`${server.url}/admin/v1/flags/api.new/history`, { headers: { 'x-api-key': 'admin-key' } });
-    expect(((await history.json()) as { events: { reason: string }[] }).events[0]).toMatchObject({ reason: 'http' });
+    // The actor is the key's name, whatever the body says.
+    expect(((await history.json()) as { events: { reason: string; actor: string }[] }).events[0]).toMatchObject({ reason: 'http', actor: 'admin-key' });
+    const forged = await fetch(`${server.url}/admin/v1/flags/api.new`, { method: 'PUT', headers: { 'x-api-key': 'admin-key', 'content-type': 'application/json' }, body: '{"enabled": false, "actor": "someone-else"}' });
+    expect(forged.status).toBe(422);
   });
 
   it('retires through DELETE with the admin key: 409 while its migration runs, 404 when unknown', async () => {
@@ -125,6 +128,6 @@ describe('OFREP over HTTP', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ key: 'api.tmp', retired: true });
     expect((await del('api.tmp')).status).toBe(404);
-    expect((await fetch(`${server.url}/admin/v1/flags/api.on`, { method: 'DELETE', headers: auth })).status).toBe(401);
+    expect((await fetch(`${server.url}/admin/v1/flags/api.on`, { method: 'DELETE', headers: auth })).status).toBe(403);
   });
 });

@@ -1,0 +1,92 @@
+/**
+ * Files curtain writes hold data (snapshot dumps are whole tables, the flags
+ * backup is every flag, the embedded server's directory is a database):
+ * readable by their owner only, and never committed by accident.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** The name of the folder curtain keeps its local state in, inside a project. */
+export const STATE_DIR = '.curtain';
+
+/**
+ * Create `dir` (and missing parents) as `0700`, whatever the umask. An
+ * existing directory keeps its mode (an embedded server run as root may rely
+ * on it). When `dir` lies in a `.curtain/` folder, that folder gets a
+ * `.gitignore` of `*`, so nothing in it is ever committed.
+ *
+ * @example
+ * await ensurePrivateDir('.curtain/snapshots'); // .curtain/ and snapshots/ are 0700, .curtain/.gitignore holds "*"
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = target; !existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    await fs.mkdir(d, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    await fs.chmod(d, 0o700).catch(() => {}); // mkdir's mode is filtered by the umask
+  }
+  const state = stateDirOf(target);
+  if (state) await ignoreStateDir(state);
+}
+
+/**
+ * Create the state folder (`0700`) if missing and give it a `.gitignore`
+ * holding `*` (which ignores itself too).
+ *
+ * @example
+ * await ignoreStateDir('/app/.curtain');
+ */
+export async function ignoreStateDir(state: string): Promise<void> {
+  if (!existsSync(state)) {
+    await fs.mkdir(state, { recursive: true, mode: 0o700 });
+    await fs.chmod(state, 0o700);
+  }
+  const file = path.join(state, '.gitignore');
+  if (!existsSync(file)) {
+    await fs.writeFile(file, '# curtain keeps local state here (snapshot dumps, the embedded database): never commit it\n*\n', { mode: 0o600, flag: 'wx' }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      },
+    );
+  }
+}
+
+/**
+ * Create an empty file readable by its owner only (`0600`), failing if it
+ * exists; tools that then write into it (pg_dump) keep the mode.
+ *
+ * @example
+ * await createPrivateFile('.curtain/snapshots/x.dump.partial');
+ */
+export async function createPrivateFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'wx', 0o600);
+  try {
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Write `data` to `file` with mode `0600` (also when the file existed with a
+ * wider mode).
+ *
+ * @example
+ * await writePrivateFile('/var/lib/app/flags.json.tmp', json);
+ */
+export async function writePrivateFile(file: string, data: string): Promise<void> {
+  await fs.writeFile(file, data, { mode: 0o600 });
+  await fs.chmod(file, 0o600);
+}
+
+function stateDirOf(dir: string): string | undefined {
+  const parts = dir.split(path.sep);
+  const i = parts.lastIndexOf(STATE_DIR);
+  return i > 0 ? parts.slice(0, i + 1).join(path.sep) : undefined;
+}
