@@ -66,3 +66,36 @@ function displayPath(file: string): string {
   const cwd = process.cwd();
   return file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
 }
+
+/**
+ * The command no longer holds the migrate lock (its lock session ended, or
+ * another process took the lock since): it stops at the boundary where it
+ * noticed, before recording anything more (exit 4).
+ */
+export class LockLostError extends CurtainError {
+  readonly why: string;
+  constructor(why: string, progress = 'nothing after the last finished step ran') {
+    super(`lost the migrate lock (${why}); ${progress}; rerun to resume`, {
+      hint: 'check "migrate status" first: another migrate may have taken over',
+      exitCode: ExitCode.lockBusy,
+    });
+    this.why = why;
+  }
+}
+
+/**
+ * A backfill waited as long as it may for row locks held by the application
+ * and stopped; its checkpoint is kept, so a rerun resumes there (exit 1).
+ */
+export class BackfillPausedError extends CurtainError {
+  readonly table: string;
+  /** The primary key (or page) the backfill stopped at, as text. */
+  readonly key: string;
+  constructor(table: string, key: string, why: string) {
+    super(`expand paused at key ${key} of ${table} (${why}); rerun to resume`, {
+      hint: 'the backfill checkpoint is kept: a rerun continues from there; raise backfill.maxLockWait to wait longer',
+    });
+    this.table = table;
+    this.key = key;
+  }
+}

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/queryable.js';
 import { transaction } from '../db/transaction.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
+import { migrateLockEpoch } from './internal/003-migrate-lock.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -18,6 +19,7 @@ interface InternalMigration {
 const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
+  { name: '003-migrate-lock', sql: migrateLockEpoch },
 ];
 
 /** The number of internal versions this build knows. */

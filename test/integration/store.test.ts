@@ -42,7 +42,7 @@ describe('the curtain schema', () => {
     const fresh = await tdb.connect();
     await ensureStore(fresh.pool, 'upgrading');
     const { rows } = await conn.pool.query(`SELECT name FROM upgrading.store_versions ORDER BY name`);
-    expect(rows.map((r) => r.name)).toEqual(['001-initial', '002-usage-retention']);
+    expect(rows.map((r) => r.name)).toEqual(['001-initial', '002-usage-retention', '003-migrate-lock']);
     const idx = await conn.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'upgrading' AND indexname = 'flag_usage_window_start'`);
     expect(idx.rows).toHaveLength(1);
   });
