@@ -26,9 +26,11 @@ const configSchema = z
         batchDelay: duration.default(0),
         /** Adaptive batches aim at this duration when no batch size is set. */
         targetBatchTime: duration.default('200ms'),
+        /** How long one batch may keep waiting for rows the application holds locked before expand pauses (checkpoint kept). */
+        maxLockWait: duration.default('10m'),
       })
       .strict()
-      .default({ batchDelay: 0, targetBatchTime: '200ms' }),
+      .default({ batchDelay: 0, targetBatchTime: '200ms', maxLockWait: '10m' }),
     snapshots: z
       .object({
         beforeSwitch: z.boolean().default(true),
@@ -78,7 +80,7 @@ export interface Config {
   lockTimeoutMs: number;
   lockWaitMs: number;
   lockRetries: number;
-  backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number };
+  backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number; maxLockWaitMs: number };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
   flags: { sourceGlobs: string[]; maxAgeMs: number };
@@ -149,6 +151,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       batchSize: c.backfill.batchSize,
       batchDelayMs: parseDuration(c.backfill.batchDelay, 'backfill.batchDelay'),
       targetBatchTimeMs: parseDuration(c.backfill.targetBatchTime, 'backfill.targetBatchTime'),
+      maxLockWaitMs: parseDuration(c.backfill.maxLockWait, 'backfill.maxLockWait'),
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },

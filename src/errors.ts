@@ -15,11 +15,18 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export class CurtainError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
-  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+  /**
+   * True when the command stopped at a boundary with its progress kept (lost
+   * lock, paused backfill, interrupted): the caller must not undo anything, a
+   * rerun resumes.
+   */
+  readonly resumable: boolean;
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown; resumable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = options.exitCode ?? ExitCode.error;
     this.hint = options.hint;
+    this.resumable = options.resumable ?? false;
   }
 }
 
@@ -78,6 +85,7 @@ export class LockLostError extends CurtainError {
     super(`lost the migrate lock (${why}); ${progress}; rerun to resume`, {
       hint: 'check "migrate status" first: another migrate may have taken over',
       exitCode: ExitCode.lockBusy,
+      resumable: true,
     });
     this.why = why;
   }
@@ -89,13 +97,34 @@ export class LockLostError extends CurtainError {
  */
 export class BackfillPausedError extends CurtainError {
   readonly table: string;
-  /** The primary key (or page) the backfill stopped at, as text. */
-  readonly key: string;
-  constructor(table: string, key: string, why: string) {
-    super(`expand paused at key ${key} of ${table} (${why}); rerun to resume`, {
-      hint: 'the backfill checkpoint is kept: a rerun continues from there; raise backfill.maxLockWait to wait longer',
+  /** Where the backfill stopped: `key (id)=(500)`, `page 12`, or `the first key`. */
+  readonly position: string;
+  constructor(table: string, position: string, why: string) {
+    super(`expand paused at ${position} of ${table} (${why}); rerun to resume`, {
+      hint: 'the backfill checkpoint is kept and nothing was undone: a rerun continues from there; raise backfill.maxLockWait or lockRetries to wait longer',
+      resumable: true,
     });
     this.table = table;
-    this.key = key;
+    this.position = position;
+  }
+}
+
+/**
+ * A migration's own `up` expression fails on a row (a cast error, a
+ * constraint): the message names the table, the row's key, the column(s)
+ * and the expression.
+ */
+export class BackfillRowError extends CurtainError {
+  readonly table: string;
+  readonly key: string;
+  readonly columns: string[];
+  constructor(table: string, row: { key: string; columns: string[]; expressions: string[]; message: string }, cause: unknown) {
+    super(`the backfill of ${table} fails on the row ${row.key}, column ${row.columns.join(', ')}: ${row.message} (in ${row.expressions.join('; ')})`, {
+      hint: 'fix the up expression (or that row) and expand again',
+      cause,
+    });
+    this.table = table;
+    this.key = row.key;
+    this.columns = row.columns;
   }
 }

@@ -22,7 +22,7 @@ export { lintMigration } from './migration/lint.js';
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
 export type { Config, UserConfig } from './config.js';
-export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
+export { CurtainError, UsageError, GuardRefusal, LockBusyError, LockLostError, BackfillPausedError, BackfillRowError, MigrationFileError, ExitCode } from './errors.js';
 export { connect } from './db/connect.js';
 export type { Database } from './db/connect.js';
 export { startEmbedded } from './db/embedded.js';

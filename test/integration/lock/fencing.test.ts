@@ -3,7 +3,12 @@ import { acquireMigrateLock, type HeldLock } from '../../../src/db/advisory-lock
 import type { Database } from '../../../src/db/connect.js';
 import { transaction } from '../../../src/db/transaction.js';
 import { ExitCode, LockLostError } from '../../../src/errors.js';
+import { readCheckpoint } from '../../../src/backfill/checkpoint.js';
+import { runBackfill } from '../../../src/backfill/run.js';
+import { op, sql } from '../../../src/ops/index.js';
+import { planMigration } from '../../../src/ops/plan.js';
 import { ensureStore } from '../../../src/store/store.js';
+import { applySteps } from '../ops/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 let tdb: TestDatabase;
@@ -112,5 +117,35 @@ describe('the migrate lock is fenced', () => {
     const second = await acquireMigrateLock(conn.pool, 'curtain', { command: 'switch', waitMs: 1000 });
     expect(await check(second)).toBeUndefined();
     await second.release();
+  });
+});
+
+describe('a fenced backfill', () => {
+  it('stops at the first batch after the lock is lost; the batches before it stay recorded', async () => {
+    await conn.pool.query(`CREATE TABLE fenced (id int PRIMARY KEY, v int); INSERT INTO fenced SELECT i, i FROM generate_series(1, 1000) i`);
+    const plan = await planMigration([op.addColumn('public.fenced', { name: 'w', type: 'int', up: sql`v * 2` })], {
+      db: conn.pool,
+      migration: 'fenced',
+      flag: 'fenced',
+      schema: 'curtain',
+    });
+    await applySteps(conn.pool, plan.expand);
+    const lock = await acquireMigrateLock(conn.pool, 'curtain', { command: 'expand', waitMs: 1000 });
+    let calls = 0;
+    const err = await runBackfill(conn.pool, plan.backfill[0]!, {
+      schema: 'curtain',
+      migration: 'fenced',
+      batchSize: 100,
+      fence: async (tx) => {
+        // Before the fourth batch, the server ends the lock session.
+        if (++calls === 4) await terminate(lock);
+        await lock.assertHeld(tx, 'nothing after the last backfill batch ran');
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockLostError);
+    expect((err as Error).message).toMatch(/^lost the migrate lock \(.+\); nothing after the last backfill batch ran; rerun to resume$/);
+    expect(await readCheckpoint(conn.pool, 'curtain', 'fenced', 'public.fenced')).toMatchObject({ rowsDone: 300, lastKey: ['300'] });
+    expect((await conn.pool.query(`SELECT count(*)::int AS n FROM fenced WHERE w IS NOT NULL`)).rows[0].n).toBe(300);
+    await lock.release();
   });
 });
