@@ -14,6 +14,8 @@ export async function openLifecycle(ctx: CommandContext, extra: Partial<Lifecycl
     pool: ctx.database.pool,
     actor: defaultActor(),
     reporter,
+    // The first SIGINT/SIGTERM stops the lifecycle at its next batch or step boundary.
+    signal: ctx.signal,
     ...extra,
   };
   return { project, lifecycle, reporter };

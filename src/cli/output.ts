@@ -1,9 +1,11 @@
 import { createColors } from 'picocolors';
+import { redactText } from '../db/redact.js';
 
 /**
  * Everything a command prints goes through here. With `--json`, stdout holds
  * exactly one JSON document and nothing else; people-facing lines go to
  * stderr. Colours only when the stream is a TTY (and NO_COLOR is unset).
+ * Connection-string passwords are redacted from everything, JSON included.
  */
 export class Output {
   readonly json: boolean;
@@ -21,16 +23,16 @@ export class Output {
 
   /** A line of the command's human output (stdout), suppressed with --json. */
   line(text = ''): void {
-    if (!this.json) process.stdout.write(`${text}\n`);
+    if (!this.json) process.stdout.write(`${redactText(text)}\n`);
   }
 
   /** Progress and notices (stderr), shown in both modes. */
   info(text: string): void {
-    if (!this.quiet) process.stderr.write(`${text}\n`);
+    if (!this.quiet) process.stderr.write(`${redactText(text)}\n`);
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
+    process.stderr.write(`${this.color.yellow('warning:')} ${redactText(text)}\n`);
   }
 
   /** The command's machine-readable result: printed only with --json. */
@@ -57,5 +59,6 @@ function visible(s: string): string {
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return redactText(value);
   return value;
 }

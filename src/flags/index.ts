@@ -23,6 +23,7 @@ export { assertFlagKey, isValidFlagKey, flagKeyProblem, MAX_KEY_LENGTH } from '.
 export { deleteFlag, flagHistory, flagsVersion, getFlag, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
 export { flagUsage, type FlagUsage } from './usage.js';
 export { retireFlag, type RetireOptions, type RetireResult } from './retire.js';
+export { assertFlagWritable, changeFlag, FLAG_OWNING_PHASES } from './ownership.js';
 export { findFlagReferences, type FlagReference } from './references.js';
 export { globFiles, globToRegExp } from './glob.js';
 export { generateFlagTypes, type CodegenOptions } from './codegen.js';

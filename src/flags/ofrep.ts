@@ -134,6 +134,8 @@ export async function buildOfrepApp(options: OfrepOptions): Promise<FastifyInsta
       } catch (err) {
         const e = err as Error & { exitCode?: number };
         if (e.exitCode === 2) return reply.code(400).send({ errorCode: 'GENERAL', errorDetails: e.message });
+        // A migration's flag moves only through its lifecycle: 409, with the command to use.
+        if (e.exitCode === 3) return reply.code(409).send({ errorCode: 'GENERAL', errorDetails: e.message, hint: (err as { hint?: string }).hint });
         throw err;
       }
     });

@@ -3,7 +3,8 @@ import { parseDuration } from '../../duration.js';
 import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
 import { assertFlagKey } from '../../flags/keys.js';
 import { retireFlag } from '../../flags/retire.js';
-import { flagHistory, getFlag, listFlags, setFlag, type FlagPatch, type FlagRow } from '../../flags/store.js';
+import { changeFlag } from '../../flags/ownership.js';
+import { flagHistory, getFlag, listFlags, type FlagPatch, type FlagRow } from '../../flags/store.js';
 import { flagUsage } from '../../flags/usage.js';
 import { withContext } from '../context.js';
 import type { Output } from '../output.js';
@@ -87,7 +88,8 @@ export function register(program: Command): void {
         if (Object.keys(patch).length === 0) throw new UsageError('nothing to change', 'give on|off, --percent, --group or --description');
         await withContext(command, async ({ config, out, database }) => {
           const before = await getFlag(database.pool, config.schema, key);
-          const flag = await setFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
+          // A migration's flag moves only through its lifecycle (migrate switch): refused here while it is in flight.
+          const flag = await changeFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
           out.result({ flag, created: before === undefined });
           out.line(`${before ? 'changed' : 'created'} ${key}: ${state(flag)}${flag.group ? ` (group ${flag.group})` : ''} — version ${flag.version}`);
         });

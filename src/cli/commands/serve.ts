@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .action(async (opts: { port?: string; host?: string }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
-      await withContext(command, async ({ config, out, database }) => {
+      await withContext(command, async ({ config, out, database, untilSignal }) => {
         const flags = await createFlags({ pool: database.pool, schema: config.schema, appName: 'migrate serve' });
         let server;
         try {
@@ -30,10 +30,7 @@ export function register(program: Command): void {
         out.result({ url: server.url, port: server.port, auth: Boolean(config.serve.apiKey), admin: Boolean(config.serve.adminKey) });
         out.info(`serving OFREP on ${server.url}/ofrep/v1/evaluate/flags${config.serve.apiKey ? '' : ' (no apiKey configured: open to anyone who can connect)'}`);
         if (config.serve.adminKey) out.info(`admin endpoints on ${server.url}/admin/v1/flags/{key}`);
-        const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        });
+        const signal = await untilSignal();
         out.info(`${signal}: closing`);
         await server.close();
         await flags.close();
