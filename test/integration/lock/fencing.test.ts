@@ -120,6 +120,21 @@ describe('the migrate lock is fenced', () => {
   });
 });
 
+describe('taking the lock again and again', () => {
+  it('leaves no listeners behind on pooled clients (no MaxListenersExceededWarning)', async () => {
+    const { connect } = await import('../../../src/db/connect.js');
+    const one = await connect(tdb.url, { max: 1 });
+    try {
+      for (let i = 0; i < 15; i++) await (await acquireMigrateLock(one.pool, 'curtain', { command: 'switch', waitMs: 1000 })).release();
+      const client = await one.pool.connect();
+      expect(client.listenerCount('error')).toBe(1);
+      client.release();
+    } finally {
+      await one.close();
+    }
+  });
+});
+
 describe('a fenced backfill', () => {
   it('stops at the first batch after the lock is lost; the batches before it stay recorded', async () => {
     await conn.pool.query(`CREATE TABLE fenced (id int PRIMARY KEY, v int); INSERT INTO fenced SELECT i, i FROM generate_series(1, 1000) i`);
