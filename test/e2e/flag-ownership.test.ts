@@ -3,7 +3,7 @@ import type { Database } from '../../src/db/connect.js';
 import { migrate, migrationSource, tempProject } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
-describe('migrate flags set on a migration in flight', () => {
+describe('migrate flags set on a migration in flight', { timeout: 10 * 60_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();

@@ -39,7 +39,7 @@ async function until<T>(probe: () => Promise<T | undefined | false>, running: Pr
 const BIG = 150_000;
 const IMPORTS = 'defineMigration, op, sql';
 
-describe('SIGINT and SIGTERM', () => {
+describe('SIGINT and SIGTERM', { timeout: 10 * 60_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();
@@ -85,7 +85,7 @@ describe('SIGINT and SIGTERM', () => {
   });
 });
 
-describe('losing every connection mid-command', () => {
+describe('losing every connection mid-command', { timeout: 10 * 60_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();
@@ -152,7 +152,7 @@ describe('losing every connection mid-command', () => {
   });
 });
 
-describe('passwords in connection strings', () => {
+describe('passwords in connection strings', { timeout: 10 * 60_000 }, () => {
   const project = tempProject();
   it.each([
     ['postgres://postgres:s3cret-pw@127.0.0.1:1/none', 'postgres://postgres:***@127.0.0.1:1/none'],
