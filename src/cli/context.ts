@@ -80,7 +80,7 @@ export async function withContext<T>(
   try {
     await ensureStore(database.pool, config.schema);
     if (!options.mutating) return await body({ config, out, database, globals, signal, untilSignal });
-    const lock = await acquireMigrateLock(database.pool, config.schema, { command: options.mutating, waitMs: config.lockWaitMs });
+    const lock = await acquireMigrateLock(database.pool, config.schema, { command: options.mutating, waitMs: config.lockWaitMs, signal });
     try {
       return await body({ config, out, database, globals, signal, untilSignal, lock });
     } finally {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import pg from 'pg';
-import { LockBusyError, LockLostError } from '../errors.js';
+import { CurtainError, ExitCode, LockBusyError, LockLostError } from '../errors.js';
 import { quoteIdent } from './identifiers.js';
 import type { Queryable } from './queryable.js';
 
@@ -35,6 +35,8 @@ export interface MigrateLockOptions {
   waitMs: number;
   /** Interval of the lock session's keepalive query (default 15 s). */
   keepaliveMs?: number;
+  /** Stop waiting for another holder (SIGINT): throws a CurtainError. */
+  signal?: AbortSignal;
 }
 
 const LOCK_NAME = 'curtain.migrate';
@@ -77,6 +79,7 @@ export async function acquireMigrateLock(pool: pg.Pool, schema: string, options:
       if (rows[0]?.ok) break;
       const waited = Date.now() - started;
       if (waited >= options.waitMs) throw new LockBusyError(await holder(client, key), waited);
+      if (options.signal?.aborted) throw new CurtainError('interrupted while waiting for the migrate lock; nothing was done', { exitCode: ExitCode.lockBusy });
       await new Promise((r) => setTimeout(r, Math.min(200, options.waitMs - waited)));
     }
     const { rows } = await client.query<{ epoch: string; backend_pid: number }>(
