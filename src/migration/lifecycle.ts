@@ -316,6 +316,10 @@ export async function abort(project: Project, entry: MigrationEntry, ctx: Lifecy
   if (entry.phase === 'contracted' || entry.phase === 'contracting') {
     throw new UsageError(`${entry.name} is ${entry.phase}; abort is only possible before contract`, 'restore the contract snapshot instead (migrate snapshot list)');
   }
+  if (entry.phase === 'pending' && entry.record?.phase === 'aborted') {
+    // Already aborted (e.g. a rerun after a kill right after the abort committed): nothing left to do.
+    return { migration: entry.name, flag: entry.record.flag, from: entry.phase, to: 'aborted', noop: true, durationMs: 0 };
+  }
   if (entry.phase === 'pending') {
     throw new UsageError(`${entry.name} is not expanded; there is nothing to abort`);
   }
@@ -338,15 +342,13 @@ export async function abort(project: Project, entry: MigrationEntry, ctx: Lifecy
         if (await getFlag(tx, schema, record.flag)) await deleteFlag(tx, schema, record.flag, { actor: ctx.actor, reason: `abort ${entry.name}` });
         await setPhase(tx, schema, entry.name, 'aborted');
         await tx.query(`DELETE FROM ${quoteIdent(schema)}.backfill_checkpoints WHERE migration = $1`, [entry.name]);
+        // A later expand of the same file starts from scratch (in this transaction: a kill cannot separate the two).
+        await tx.query(`DELETE FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase IN ('expand', 'after-backfill', 'contract')`, [entry.name]);
         await addEvent(tx, schema, { migration: entry.name, event: 'abort.done', actor: ctx.actor, durationMs: performance.now() - started });
       },
     },
   ];
   await runSteps(steps, executorOptions(ctx, entry.name, `abort-${record.createdAt.getTime()}`));
-  // A later expand of the same file starts from scratch.
-  await ctx.pool.query(`DELETE FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase IN ('expand', 'after-backfill', 'contract')`, [
-    entry.name,
-  ]);
   return { migration: entry.name, flag: record.flag, from: entry.phase, to: 'aborted', noop: false, durationMs: performance.now() - started };
 }
 
