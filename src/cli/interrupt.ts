@@ -10,7 +10,12 @@ const CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 let current: Interrupt | undefined;
 
-/** The interrupt of the running CLI (undefined outside `runCli`). */
+/**
+ * The interrupt of the running CLI (undefined outside `runCli`).
+ *
+ * @example
+ * const signal = currentInterrupt()?.signal;
+ */
 export function currentInterrupt(): Interrupt | undefined {
   return current;
 }

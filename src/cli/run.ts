@@ -78,7 +78,12 @@ export function reportError(err: unknown, options: { verbose: boolean; command?:
   return ExitCode.error;
 }
 
-/** The subcommand of this process's argv, for messages printed outside runCli. */
+/**
+ * The subcommand of this process's argv, for messages printed outside runCli.
+ *
+ * @example
+ * currentCommand() // 'expand' for `migrate --json expand users`
+ */
 export function currentCommand(): string | undefined {
   return commandOf(process.argv);
 }
