@@ -67,9 +67,11 @@ const configSchema = z
         maxActiveBackends: z.number().int().nonnegative().optional(),
         /** Throttle while more client backends than this wait on a lock. */
         maxLockWaiters: z.number().int().nonnegative().optional(),
+        /** How long one batch may keep waiting for rows the application holds locked before expand pauses (checkpoint kept). */
+        maxLockWait: duration.default('10m'),
       })
       .strict()
-      .default({ batchDelay: 0, targetBatchTime: '200ms', maxReplicaLag: '5s', replicas: [] }),
+      .default({ batchDelay: 0, targetBatchTime: '200ms', maxReplicaLag: '5s', replicas: [], maxLockWait: '10m' }),
     snapshots: z
       .object({
         beforeSwitch: z.boolean().default(true),
@@ -145,6 +147,7 @@ export interface Config {
     throttleQuery?: string;
     maxActiveBackends?: number;
     maxLockWaiters?: number;
+    maxLockWaitMs: number;
   };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
@@ -222,6 +225,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       throttleQuery: c.backfill.throttleQuery,
       maxActiveBackends: c.backfill.maxActiveBackends,
       maxLockWaiters: c.backfill.maxLockWaiters,
+      maxLockWaitMs: parseDuration(c.backfill.maxLockWait, 'backfill.maxLockWait'),
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },

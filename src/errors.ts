@@ -26,12 +26,20 @@ export class CurtainError extends Error {
   readonly hint: string | undefined;
   /** Where in a migration's program it failed, when it did in one (the cause's step when wrapping). */
   readonly step: StepInfo | undefined;
-  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown; step?: StepInfo } = {}) {
+
+  /**
+   * True when the command stopped at a boundary with its progress kept (lost
+   * lock, paused backfill, interrupted): the caller must not undo anything, a
+   * rerun resumes.
+   */
+  readonly resumable: boolean;
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown; step?: StepInfo; resumable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = options.exitCode ?? ExitCode.error;
     this.hint = options.hint;
     this.step = options.step ?? (options.cause instanceof CurtainError ? options.cause.step : undefined);
+    this.resumable = options.resumable ?? false;
   }
 }
 
@@ -77,4 +85,59 @@ function displayPath(file: string): string {
   if (!file.startsWith('/')) return file;
   const cwd = process.cwd();
   return file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
+}
+
+/**
+ * The command no longer holds the migrate lock (its lock session ended, or
+ * another process took the lock since): it stops at the boundary where it
+ * noticed, before recording anything more (exit 4).
+ */
+export class LockLostError extends CurtainError {
+  readonly why: string;
+  constructor(why: string, progress = 'nothing after the last finished step ran') {
+    super(`lost the migrate lock (${why}); ${progress}; rerun to resume`, {
+      hint: 'check "migrate status" first: another migrate may have taken over',
+      exitCode: ExitCode.lockBusy,
+      resumable: true,
+    });
+    this.why = why;
+  }
+}
+
+/**
+ * A backfill waited as long as it may for row locks held by the application
+ * and stopped; its checkpoint is kept, so a rerun resumes there (exit 1).
+ */
+export class BackfillPausedError extends CurtainError {
+  readonly table: string;
+  /** Where the backfill stopped: `key (id)=(500)`, `page 12`, or `the first key`. */
+  readonly position: string;
+  constructor(table: string, position: string, why: string) {
+    super(`expand paused at ${position} of ${table} (${why}); rerun to resume`, {
+      hint: 'the backfill checkpoint is kept and nothing was undone: a rerun continues from there; raise backfill.maxLockWait or lockRetries to wait longer',
+      resumable: true,
+    });
+    this.table = table;
+    this.position = position;
+  }
+}
+
+/**
+ * A migration's own `up` expression fails on a row (a cast error, a
+ * constraint): the message names the table, the row's key, the column(s)
+ * and the expression.
+ */
+export class BackfillRowError extends CurtainError {
+  readonly table: string;
+  readonly key: string;
+  readonly columns: string[];
+  constructor(table: string, row: { key: string; columns: string[]; expressions: string[]; message: string }, cause: unknown) {
+    super(`the backfill of ${table} fails on the row ${row.key}, column ${row.columns.join(', ')}: ${row.message} (in ${row.expressions.join('; ')})`, {
+      hint: 'fix the up expression (or that row) and expand again',
+      cause,
+    });
+    this.table = table;
+    this.key = row.key;
+    this.columns = row.columns;
+  }
 }

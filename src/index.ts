@@ -41,7 +41,7 @@ export {
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
 export type { Config, ServeKey, UserConfig } from './config.js';
-export { CurtainError, UsageError, GuardRefusal, LockBusyError, MigrationFileError, ExitCode } from './errors.js';
+export { CurtainError, UsageError, GuardRefusal, LockBusyError, LockLostError, BackfillPausedError, BackfillRowError, MigrationFileError, ExitCode } from './errors.js';
 export type { StepInfo } from './errors.js';
 export { connect } from './db/connect.js';
 export type { Database } from './db/connect.js';

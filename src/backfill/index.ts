@@ -1,4 +1,4 @@
-export { runBackfill, primaryKey, type BackfillOptions, type BackfillProgress, type BackfillResult } from './run.js';
+export { runBackfill, primaryKey, type BackfillOptions, type BackfillProgress, type BackfillResult, type BlockingSession } from './run.js';
 export { verifyBackfill, type VerifyResult } from './verify.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
 export {

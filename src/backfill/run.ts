@@ -1,11 +1,16 @@
 import type pg from 'pg';
 import { quoteQualified } from '../db/identifiers.js';
 import type { Queryable } from '../db/queryable.js';
-import { sleep, transaction } from '../db/transaction.js';
+import { DEADLOCK, LOCK_NOT_AVAILABLE, sleep, transaction } from '../db/transaction.js';
+import { BackfillPausedError, BackfillRowError } from '../errors.js';
 import type { BackfillTask } from '../ops/operation.js';
 import { BACKFILL_GUC } from '../ops/triggers.js';
 import { ctidBatchSql, keysetBatchSql, sweepSql, type KeyColumn } from './batches.js';
+import { describeBlocker, watchBlockers, type BlockingSession } from './blockers.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
+import { isDataError, locateFailingRow, type FailedBatch } from './failing-row.js';
+
+export type { BlockingSession };
 
 /** A progress event, after every batch. */
 export interface BackfillProgress {
@@ -16,6 +21,8 @@ export interface BackfillProgress {
   rowsPerSecond: number;
   /** `null` until a rate is known. */
   etaSeconds: number | null;
+  /** Set while the current batch waits for row locks: who holds them. */
+  waitingFor?: BlockingSession;
 }
 
 export interface BackfillOptions {
@@ -30,6 +37,19 @@ export interface BackfillOptions {
   batchDelayMs?: number;
   /** `lock_timeout` of each batch (default 1000 ms); a batch that times out is retried. */
   lockTimeoutMs?: number;
+  /** Retries of a batch that hits the lock timeout or a deadlock (config `lockRetries`, default 30). */
+  lockRetries?: number;
+  /**
+   * The longest one batch keeps retrying for row locks before the backfill
+   * pauses with {@link BackfillPausedError} (config `backfill.maxLockWait`, default 10 min).
+   */
+  maxLockWaitMs?: number;
+  /**
+   * Called first inside each batch's transaction, which also writes the
+   * checkpoint: throw (e.g. the migrate lock's `assertHeld`) to stop before
+   * the batch is recorded.
+   */
+  fence?: (tx: pg.PoolClient) => Promise<void>;
   /** Stop after the current batch; the checkpoint lets a rerun resume. */
   signal?: AbortSignal;
   onProgress?(e: BackfillProgress): void;
@@ -45,7 +65,8 @@ export interface BackfillResult {
   batches: number;
 }
 
-const MAX_LOCK_RETRIES = 20;
+const DEFAULT_LOCK_RETRIES = 30;
+const DEFAULT_MAX_LOCK_WAIT_MS = 10 * 60_000;
 
 /**
  * Fill new columns in batches, each its own short transaction, resuming from
@@ -53,6 +74,12 @@ const MAX_LOCK_RETRIES = 20;
  *
  * The batch transaction sets `curtain.backfill` so the dual-write trigger
  * does not copy the backfilled (new-side) values back to the old side.
+ *
+ * A batch that meets rows locked by the application waits (lock timeout,
+ * backoff, retry) and reports who blocks it through `onProgress`; past
+ * `lockRetries` or `maxLockWaitMs` it stops with {@link BackfillPausedError},
+ * checkpoint kept. A batch that fails on the data itself throws
+ * {@link BackfillRowError} naming the row, column and expression.
  *
  * @example
  * for (const task of plan.backfill) {
@@ -79,55 +106,104 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
   const pages = keys.length === 0 ? await relationPages(pool, task) : 0;
   const rowsPerPage = keys.length === 0 ? Math.max(1, Math.ceil((cp.rowsTotal ?? 0) / Math.max(1, pages))) : 1;
 
-  for (;;) {
-    if (opts.signal?.aborted) return result;
-    const t0 = Date.now();
-    const next = await transaction(
-      pool,
-      async (tx) => {
-        let n: number;
-        let written: number;
-        let lastKey: string[] | null;
-        let done: boolean;
-        if (keys.length > 0) {
-          const after = cp.lastKey !== null;
-          const { rows } = await tx.query(keysetBatchSql(task, keys, size, after), after ? cp.lastKey! : []);
-          n = rows[0].n;
-          written = rows[0].written;
-          lastKey = rows[0].last ?? cp.lastKey;
-          done = n < size;
-        } else {
-          const from = cp.lastKey === null ? 0 : Number(cp.lastKey[0]);
-          const to = from + Math.max(1, Math.round(size / rowsPerPage));
-          const { rows } = await tx.query(ctidBatchSql(task), [from, to]);
-          n = rows[0].n;
-          written = rows[0].written;
-          lastKey = [String(to)];
-          done = to > pages;
-          if (done) written += await sweep(tx, task, size);
-        }
-        const updated: Checkpoint = { lastKey, rowsDone: cp.rowsDone + n, rowsTotal: cp.rowsTotal, done };
-        await writeCheckpoint(tx, opts.schema, opts.migration, table, updated);
-        return { cp: updated, written };
-      },
-      // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
-      { settings: { lock_timeout: opts.lockTimeoutMs ?? 1000, [BACKFILL_GUC]: 'on' }, retries: MAX_LOCK_RETRIES, signal: opts.signal },
-    );
-    cp = next.cp;
-    result.batches++;
-    result.rowsDone = cp.rowsDone;
-    result.rowsWritten += next.written;
-    result.done = cp.done;
+  const retries = opts.lockRetries ?? DEFAULT_LOCK_RETRIES;
+  const maxWaitMs = opts.maxLockWaitMs ?? DEFAULT_MAX_LOCK_WAIT_MS;
+  const settings = { lock_timeout: opts.lockTimeoutMs ?? 1000, [BACKFILL_GUC]: 'on' };
+  const progress = (waitingFor?: BlockingSession): BackfillProgress => {
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (cp.rowsDone - startRows) / elapsed : 0;
     const total = Math.max(cp.rowsTotal ?? 0, cp.rowsDone);
-    opts.onProgress?.({
+    return {
       table,
       rowsDone: cp.rowsDone,
       rowsTotal: total,
       rowsPerSecond: rate,
       etaSeconds: cp.done ? 0 : rate > 0 ? (total - cp.rowsDone) / rate : null,
+      ...(waitingFor ? { waitingFor } : {}),
+    };
+  };
+
+  for (;;) {
+    if (opts.signal?.aborted) return result;
+    const t0 = Date.now();
+    const batch: FailedBatch =
+      keys.length > 0
+        ? { after: cp.lastKey, size }
+        : (() => {
+            const from = cp.lastKey === null ? 0 : Number(cp.lastKey[0]);
+            return { fromPage: from, toPage: from + Math.max(1, Math.round(size / rowsPerPage)) };
+          })();
+    // Who holds the rows this batch waits for, so the user can act on it.
+    let batchPid: number | undefined;
+    let blocker: BlockingSession | undefined;
+    let waitingSince: number | undefined;
+    const watcher = watchBlockers(pool, () => batchPid, (b) => {
+      waitingSince ??= t0;
+      blocker = { ...b, waitedMs: Date.now() - waitingSince };
+      opts.onProgress?.(progress(blocker));
     });
+    let next: { cp: Checkpoint; written: number };
+    try {
+      next = await transaction(
+        pool,
+        async (tx) => {
+          batchPid = (tx as pg.PoolClient & { processID?: number }).processID;
+          await opts.fence?.(tx);
+          let n: number;
+          let written: number;
+          let lastKey: string[] | null;
+          let done: boolean;
+          if ('after' in batch) {
+            const after = batch.after !== null;
+            const { rows } = await tx.query(keysetBatchSql(task, keys, size, after), after ? batch.after! : []);
+            n = rows[0].n;
+            written = rows[0].written;
+            lastKey = rows[0].last ?? cp.lastKey;
+            done = n < size;
+          } else {
+            const { rows } = await tx.query(ctidBatchSql(task), [batch.fromPage, batch.toPage]);
+            n = rows[0].n;
+            written = rows[0].written;
+            lastKey = [String(batch.toPage)];
+            done = batch.toPage > pages;
+            if (done) written += await sweep(tx, task, size);
+          }
+          const updated: Checkpoint = { lastKey, rowsDone: cp.rowsDone + n, rowsTotal: cp.rowsTotal, done };
+          await writeCheckpoint(tx, opts.schema, opts.migration, table, updated);
+          return { cp: updated, written };
+        },
+        {
+          // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
+          settings,
+          retries,
+          signal: opts.signal,
+          onRetry: (e) => {
+            waitingSince ??= t0;
+            const waited = Date.now() - waitingSince;
+            if (waited + e.delayMs > maxWaitMs) throw paused(table, keys, cp, `waited ${Math.round(waited / 1000)} s for row locks${held(blocker)}`);
+          },
+        },
+      );
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const locked = code === LOCK_NOT_AVAILABLE || code === DEADLOCK;
+      // Stopped by the signal while waiting: the checkpoint is where the last batch left it.
+      if (locked && opts.signal?.aborted) return result;
+      if (locked) throw paused(table, keys, cp, `could not get the row locks in ${retries + 1} attempt${retries === 0 ? '' : 's'}${held(blocker)}`);
+      if (isDataError(err)) {
+        const row = await locateFailingRow(pool, task, keys, batch, settings).catch(() => undefined);
+        if (row) throw new BackfillRowError(table, row, err);
+      }
+      throw err;
+    } finally {
+      watcher.stop();
+    }
+    cp = next.cp;
+    result.batches++;
+    result.rowsDone = cp.rowsDone;
+    result.rowsWritten += next.written;
+    result.done = cp.done;
+    opts.onProgress?.(progress());
     if (cp.done) return result;
     if (opts.batchSize === undefined) {
       const took = Math.max(1, Date.now() - t0);
@@ -135,6 +211,19 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
     }
     if (opts.batchDelayMs) await sleep(opts.batchDelayMs, opts.signal);
   }
+}
+
+/** The pause: where the backfill stopped (its checkpoint) and why. */
+function paused(table: string, keys: KeyColumn[], cp: Checkpoint, why: string): BackfillPausedError {
+  let position: string;
+  if (cp.lastKey === null) position = 'the first key';
+  else if (keys.length === 0) position = `page ${cp.lastKey[0]}`;
+  else position = `key (${keys.map((k) => k.name).join(', ')})=(${cp.lastKey.join(', ')})`;
+  return new BackfillPausedError(table, position, why);
+}
+
+function held(blocker: BlockingSession | undefined): string {
+  return blocker ? ` held by ${describeBlocker(blocker)}` : '';
 }
 
 /** Keep sweeping until nothing is left out of sync behind the ctid cursor (bounded). */

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { acquireMigrateLock } from '../db/advisory-lock.js';
+import { acquireMigrateLock, type HeldLock } from '../db/advisory-lock.js';
 import { openProjectDatabase, type ProjectDatabase } from '../db/open.js';
 import { parseDuration } from '../duration.js';
 import { ensureStore } from '../store/store.js';
+import { currentInterrupt } from './interrupt.js';
 import { Output } from './output.js';
 
 /** Options every command accepts (declared on the root program). */
@@ -25,8 +26,15 @@ export interface CommandContext {
   out: Output;
   database: ProjectDatabase;
   globals: GlobalOptions;
-  /** Aborted by the first SIGINT/SIGTERM: long commands stop at their next boundary. */
-  signal?: AbortSignal;
+  /**
+   * Aborted by the first SIGINT/SIGTERM: stop at the next batch or step
+   * boundary (the process then exits 130/143).
+   */
+  signal: AbortSignal;
+  /** The migrate lock, for a mutating command: prove it with `lock.assertHeld(tx)` in each transaction that records progress. */
+  lock?: HeldLock;
+  /** For commands that run until interrupted: the first signal is their normal end (exit 0). */
+  untilSignal(): Promise<NodeJS.Signals>;
 }
 
 /** The global options as seen from a subcommand. */
@@ -66,12 +74,15 @@ export async function withContext<T>(
     announce: (line) => out.info(out.color.dim(line)),
     applicationName: `curtain: migrate ${command.name()}`,
   });
+  const interrupt = currentInterrupt();
+  const signal = interrupt?.signal ?? new AbortController().signal;
+  const untilSignal = () => interrupt?.untilSignal() ?? new Promise<NodeJS.Signals>(() => {});
   try {
     await ensureStore(database.pool, config.schema);
-    if (!options.mutating) return await body({ config, out, database, globals });
-    const lock = await acquireMigrateLock(database.pool, config.schema, { command: options.mutating, waitMs: config.lockWaitMs });
+    if (!options.mutating) return await body({ config, out, database, globals, signal, untilSignal });
+    const lock = await acquireMigrateLock(database.pool, config.schema, { command: options.mutating, waitMs: config.lockWaitMs, signal });
     try {
-      return await body({ config, out, database, globals });
+      return await body({ config, out, database, globals, signal, untilSignal, lock });
     } finally {
       await lock.release();
     }

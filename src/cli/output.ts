@@ -1,5 +1,6 @@
 import { createColors } from 'picocolors';
 import { terminalSafe } from '../text/control.js';
+import { redactText } from '../db/redact.js';
 
 /**
  * Everything a command prints goes through here. With `--json`, stdout holds
@@ -7,6 +8,7 @@ import { terminalSafe } from '../text/control.js';
  * stderr. Colours only when the stream is a TTY (and NO_COLOR is unset).
  * Every line is made terminal-safe: control characters from data (flag
  * descriptions, reasons, actors) are printed as visible escapes.
+ * Connection-string passwords are redacted from everything, JSON included.
  */
 export class Output {
   readonly json: boolean;
@@ -25,22 +27,22 @@ export class Output {
 
   /** A line of the command's human output (stdout), suppressed with --json. */
   line(text = ''): void {
-    if (!this.json) process.stdout.write(`${this.safe(text)}\n`);
+    if (!this.json) process.stdout.write(`${this.safe(redactText(text))}\n`);
   }
 
   /** Progress and notices (stderr), shown in both modes. */
   info(text: string): void {
-    if (!this.quiet) process.stderr.write(`${this.safe(text)}\n`);
+    if (!this.quiet) process.stderr.write(`${this.safe(redactText(text))}\n`);
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.color.yellow('warning:')} ${this.safe(text)}\n`);
+    process.stderr.write(`${this.color.yellow('warning:')} ${this.safe(redactText(text))}\n`);
   }
 
   /** The command's machine-readable result: printed only with --json. */
   result(value: unknown): void {
     if (!this.json) return;
-    process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    process.stdout.write(`${redactText(JSON.stringify(value, jsonReplacer, 2))}\n`);
     resultWritten = true;
   }
 
@@ -76,5 +78,6 @@ function visible(s: string): string {
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return redactText(value);
   return value;
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { describeBlocker } from '../backfill/blockers.js';
 import { formatDuration } from '../duration.js';
 import type { LifecycleReporter } from '../migration/context.js';
 import type { Output } from './output.js';
@@ -13,6 +14,8 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
   let barTable = '';
   let lastLine = 0;
   let lastShown = '';
+  let lastBlocker = '';
+  let lastBlockerLine = 0;
   const stopBar = () => {
     bar?.stop();
     bar = undefined;
@@ -29,6 +32,18 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
       else if (e.type === 'skip' && options.verbose && !bookkeeping) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
     },
     backfill(_migration, p) {
+      if (p.waitingFor) {
+        // A line of its own, when the blocker changes or every 10 s: the user can act on it (or wait).
+        const who = describeBlocker(p.waitingFor);
+        const now = Date.now();
+        if (who === lastBlocker && now - lastBlockerLine < 10_000) return;
+        lastBlocker = who;
+        lastBlockerLine = now;
+        stopBar();
+        out.info(`  ${c.yellow('⏸')} backfill ${p.table}: waiting ${formatDuration(p.waitingFor.waitedMs)} for row locks held by ${who}`);
+        return;
+      }
+      lastBlocker = '';
       if (out.interactive) {
         if (!bar || barTable !== p.table) {
           stopBar();

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { CurtainError } from '../errors.js';
+import { ownConnectionErrors } from './pool-errors.js';
+import { redactUrl } from './redact.js';
 
 /** An open connection: the pg pool for raw SQL and a Kysely instance over it. */
 export interface Database {
@@ -32,8 +34,7 @@ export async function connect(url: string, options: { max?: number; applicationN
     application_name: options.applicationName ?? 'curtain',
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client losing its server must not crash the process.
-  pool.on('error', () => {});
+  ownConnectionErrors(pool);
   try {
     const client = await pool.connect();
     client.release();
@@ -60,13 +61,4 @@ export async function connect(url: string, options: { max?: number; applicationN
   };
 }
 
-/** Hide the password of a connection string before printing it. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
+export { redactUrl } from './redact.js';

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { ownConnectionErrors } from '../db/pool-errors.js';
 import { DEFAULT_SCHEMA } from '../store/store.js';
 import { flagChannel } from '../store/channel.js';
 import { readBackup, writeBackup } from './backup.js';
@@ -22,8 +23,9 @@ import {
 } from './evaluate.js';
 import { isValidFlagKey } from './keys.js';
 import { ChangeListener } from './listener.js';
+import { changeFlag } from './ownership.js';
 import { retireFlag, type RetireResult } from './retire.js';
-import { flagHistory, flagsVersion, listFlags, setFlag, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
+import { flagHistory, flagsVersion, listFlags, type ChangeMeta, type FlagEvent, type FlagPatch, type FlagRow } from './store.js';
 import type { FlagKey } from './types.js';
 import { clientIdentity, trackEventProblem, UsageRecorder } from './usage.js';
 import { UnknownKeys, type UnknownSummary } from './unknown.js';
@@ -111,7 +113,8 @@ export class FlagsClient {
         connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
         keepAlive: true,
       });
-    if (this.ownsPool) this.pool.on('error', () => {}); // idle clients losing the server must not crash the app
+    // Idle or checked-out clients losing the server must not crash the app.
+    if (this.ownsPool) ownConnectionErrors(this.pool);
     this.emitter.on('error', () => {});
     if (options.listen !== false) {
       this.listener = new ChangeListener(
@@ -278,7 +281,8 @@ export class FlagsClient {
    * await flags.set('checkout.v2', { enabled: true, rollout: 25 }, { actor: 'ops', reason: 'canary' });
    */
   async set(key: string, patch: FlagPatch, meta: ChangeMeta = {}): Promise<FlagRow> {
-    const row = await setFlag(this.pool, this.schema, key, patch, meta);
+    // Refused (GuardRefusal) while a migration owns the flag: it moves only through switch.
+    const row = await changeFlag(this.pool, this.schema, key, patch, meta);
     await this.safeReload();
     return row;
   }

@@ -33,6 +33,8 @@ export async function withMaintenance<T>(url: string, fn: (client: pg.Client) =>
     const u = new URL(url);
     u.pathname = `/${dbname}`;
     const client = new pg.Client({ connectionString: u.toString(), application_name: 'curtain: snapshot (maintenance)' });
+    // A session ended by the server rejects the query in flight; the 'error' event must not also crash the process.
+    client.on('error', () => {});
     try {
       await client.connect();
     } catch (err) {

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/queryable.js';
 import { transaction } from '../db/transaction.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
+import { migrateLockEpoch } from './internal/003-migrate-lock.js';
 import { flagTargeting } from './internal/004-flag-targeting.js';
 import { flagTracking } from './internal/004-flag-tracking.js';
 import { clientVersions } from './internal/008-client-versions.js';
@@ -22,6 +23,7 @@ interface InternalMigration {
 const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
+  { name: '003-migrate-lock', sql: migrateLockEpoch },
   { name: '004-flag-targeting', sql: flagTargeting },
   { name: '004-flag-tracking', sql: flagTracking },
   { name: '005-backfill-control', sql: backfillControl },

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/connect.js';
 import { migrate, migrationSource, tempProject } from '../support/cli.js';
@@ -16,7 +17,7 @@ const notes = migrationSource(
 
 const codeOnly = migrationSource(`export default defineMigration({ description: 'new checkout path' });`);
 
-describe('the lifecycle through the CLI', () => {
+describe('the lifecycle through the CLI', { timeout: 10 * 60_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();
@@ -150,15 +151,17 @@ describe('failures leave nothing behind', () => {
   });
 });
 
-describe('one migrate at a time', () => {
+describe('one migrate at a time', { timeout: 10 * 60_000 }, () => {
   let tdb: TestDatabase;
   const project = tempProject();
   beforeAll(async () => {
     tdb = await createTestDatabase('lock');
+    // The first expand holds the migrate lock until the test lets its custom step finish
+    // (it waits for an advisory lock the test holds): no timing window to miss on a busy machine.
     project.write(
       'migrations/20260101000000_slow.ts',
       migrationSource(`export default defineMigration({
-  async expand({ query }) { await query('SELECT pg_sleep(4)'); await query('CREATE TABLE slow (id int)'); },
+  async expand({ query }) { await query('SELECT pg_advisory_xact_lock(4242)'); await query('CREATE TABLE slow (id int)'); },
   async abort({ query }) { await query('DROP TABLE slow'); },
 });`),
     );
@@ -166,17 +169,27 @@ describe('one migrate at a time', () => {
   afterAll(() => tdb.drop());
 
   it('a second concurrent expand exits 4 naming the holder; nothing is applied twice', async () => {
+    const gate = new pg.Client({ connectionString: tdb.url });
+    await gate.connect();
+    await gate.query('SELECT pg_advisory_lock(4242)');
     const first = migrate(['expand'], { cwd: project.dir, databaseUrl: tdb.url });
-    // Wait until the first one holds the lock (its session names itself), however slow its start.
-    const watcher = await tdb.connect();
-    for (let i = 0; i < 600; i++) {
-      const { rows } = await watcher.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'curtain: migrate expand (pid %'`);
-      if (rows.length > 0) break;
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      // Wait until the first one holds the migrate lock and is inside its step, however slow its start.
+      const watcher = await tdb.connect();
+      for (;;) {
+        const { rows } = await watcher.pool.query(
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 4242 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const second = await migrate(['--lock-wait', '500ms', 'expand'], { cwd: project.dir, databaseUrl: tdb.url });
+      expect(second.code, second.stderr).toBe(4);
+      expect(second.stderr).toMatch(/another migrate holds the lock on this database \(migrate expand \(pid \d+ on /);
+    } finally {
+      await gate.query('SELECT pg_advisory_unlock(4242)');
+      await gate.end();
     }
-    const second = await migrate(['--lock-wait', '500ms', 'expand'], { cwd: project.dir, databaseUrl: tdb.url });
-    expect(second.code).toBe(4);
-    expect(second.stderr).toMatch(/another migrate holds the lock on this database \(migrate expand \(pid \d+ on /);
     const done = await first;
     expect(done.code, done.stderr).toBe(0);
     const conn = await tdb.connect();

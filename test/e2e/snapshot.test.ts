@@ -28,7 +28,10 @@ function run(url: string, cwd: string, args: string[]): Promise<Run> {
 }
 const json = (r: Run) => JSON.parse(r.stdout) as any;
 
-describe('migrate snapshot (CLI)', () => {
+// Each test runs the CLI up to a dozen times; on a busy 2-core machine one run can take several seconds.
+const CLI_TESTS = { timeout: 10 * 60_000 };
+
+describe('migrate snapshot (CLI)', CLI_TESTS, () => {
   let tdb: TestDatabase;
   let pool: pg.Pool;
   let cwd: string;
@@ -128,7 +131,7 @@ describe('migrate snapshot (CLI)', () => {
   });
 });
 
-describe('migrate snapshot --strategy clone (CLI)', () => {
+describe('migrate snapshot --strategy clone (CLI)', CLI_TESTS, () => {
   let tdb: TestDatabase;
   let cwd: string;
   const migrate = (...args: string[]) => run(tdb.url, cwd, args);

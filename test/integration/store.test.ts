@@ -44,7 +44,7 @@ describe('the curtain schema', () => {
     const { rows } = await conn.pool.query(`SELECT name FROM upgrading.store_versions ORDER BY name`);
     expect(rows.map((r) => r.name)).toHaveLength(STORE_VERSION);
     expect(rows.map((r) => r.name)).toEqual(
-      expect.arrayContaining(['001-initial', '002-usage-retention', '004-flag-targeting', '004-flag-tracking', '005-backfill-control', '008-client-versions']),
+      expect.arrayContaining(['001-initial', '002-usage-retention', '003-migrate-lock', '004-flag-targeting', '004-flag-tracking', '005-backfill-control', '008-client-versions']),
     );
     const idx = await conn.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'upgrading' AND indexname = 'flag_usage_window_start'`);
     expect(idx.rows).toHaveLength(1);

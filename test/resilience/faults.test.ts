@@ -20,6 +20,9 @@
  * (c) the backfill's connections are terminated while the server stays up:
  *     the expand must stay resumable (phase `expanding`, checkpoint kept) and
  *     a rerun must resume.
+ * (d) the server is restarted during contract (after contract committed its
+ *     start): the CLI ends with no stack trace, and once the server is back a
+ *     rerun finishes the contract (old column gone, flag locked on).
  *
  * The embedded server must come back on the same port (connection strings
  * of running clients stay valid); the test asserts it.
@@ -277,5 +280,52 @@ describe.sequential('database faults (embedded PostgreSQL stopped and started by
       await late?.close();
       await flags.close();
     }
+  }, 300_000);
+
+  it('(d) server restarted during contract: no stack trace, and a rerun finishes the contract', async () => {
+    server = await startEmbedded({ dataDir, fast: true }); // an earlier case may have left it stopped
+    const name = `${DB}_d`;
+    const other = databaseUrl(server.url, name);
+    await adminQuery(server.url, `CREATE DATABASE ${name}`);
+    const q = async (sql: string, values: unknown[] = []) => (await adminQuery(other, sql, values)).rows;
+    await q(`CREATE TABLE events (id bigint PRIMARY KEY, kind text, qty integer);
+             INSERT INTO events SELECT i, 'k' || (i % 7), i % 1000 FROM generate_series(1, ${Math.max(1000, Math.floor(ROWS / 10))}) i; ANALYZE events`);
+    const prep = (...args: string[]) => startMigrate(args, { cwd: project.dir, databaseUrl: other }).done;
+    for (const args of [['expand'], ['switch', 'fill']]) {
+      const r = await prep(...args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // An open transaction reading events keeps contract's DROP COLUMN waiting (and retrying) in phase contracting.
+    const reader = new pg.Client({ connectionString: other });
+    reader.on('error', () => {});
+    await reader.connect();
+    await reader.query('BEGIN');
+    await reader.query('SELECT id FROM events LIMIT 1');
+    const run = startMigrate(['contract', 'fill'], { cwd: project.dir, databaseUrl: other });
+    // Stop the server once contract has committed its start (phase contracting), in the middle of its steps.
+    await Promise.race([
+      until(async () => (await q(`SELECT phase FROM curtain.migrations WHERE name = '20260101000000_fill'`).catch(() => []))[0]?.phase === 'contracting'),
+      run.done,
+    ]);
+    expect(run.child.exitCode, 'contract finished before the server could be stopped').toBeNull();
+    await stopEmbedded(dataDir);
+    await reader.end().catch(() => {});
+    const failed = await run.done;
+    await restart();
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr, 'no stack trace without --verbose').not.toMatch(/\n\s+at |Unhandled 'error' event/);
+    process.stderr.write(`faults (d): the CLI exited ${failed.code} and said:\n${failed.stderr.split('\n').filter((l) => /^(error|hint)/.test(l)).join('\n')}\n`);
+
+    let rerun = await prep('contract', 'fill');
+    // The killed session's lock may linger a moment after the restart (exit 4): try again.
+    for (let i = 0; i < 5 && rerun.code === 4; i++) rerun = await prep('contract', 'fill');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const [m] = await q(`SELECT phase FROM curtain.migrations WHERE name = '20260101000000_fill'`);
+    expect(m?.phase).toBe('contracted');
+    const columns = (await q(`SELECT column_name FROM information_schema.columns WHERE table_name = 'events' ORDER BY 1`)).map((r) => r.column_name);
+    expect(columns).toEqual(['id', 'kind', 'kind_upper', 'qty_big']);
+    const [flag] = await q(`SELECT enabled, retired FROM curtain.flags WHERE key = 'events.fill'`);
+    expect(flag).toEqual({ enabled: true, retired: true });
+    await adminQuery(server.url, `DROP DATABASE ${name} WITH (FORCE)`);
   }, 300_000);
 });

@@ -4,9 +4,11 @@ import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
 import { assertFlagKey } from '../../flags/keys.js';
 import { parseTargeting } from '../../flags/targeting-syntax.js';
 import { retireFlag } from '../../flags/retire.js';
-import { flagHistory, getFlag, listFlags, type FlagRow } from '../../flags/store.js';
+import { flagHistory, getFlag, listFlags, type FlagPatch, type FlagRow } from '../../flags/store.js';
 import { targetFlag, type TargetFlagInput } from '../../flags/target.js';
 import { describeFlagState, formatConstraint, type Constraint } from '../../flags/targeting.js';
+import { assertFlagWritable } from '../../flags/ownership.js';
+import { transaction } from '../../db/transaction.js';
 import { flagUsage } from '../../flags/usage.js';
 import { escapeControl } from '../../text/control.js';
 import { withContext } from '../context.js';
@@ -98,7 +100,11 @@ export function register(program: Command): void {
         }
         await withContext(command, async ({ config, out, database }) => {
           const before = await getFlag(database.pool, config.schema, key);
-          const flag = await targetFlag(database.pool, config.schema, key, patch, { reason: opts.reason });
+          // A migration's flag moves only through its lifecycle (migrate switch): refused here while it is in flight.
+          const flag = await transaction(database.pool, async (tx) => {
+            await assertFlagWritable(tx, config.schema, key, { enabled: patch.enabled, rollout: patch.rollout, group: patch.group, ...(patch.for || patch.where || patch.clearTargeting ? { targeting: true } : {}) } as FlagPatch);
+            return targetFlag(tx, config.schema, key, patch, { reason: opts.reason });
+          });
           out.result({ flag, created: before === undefined });
           out.line(`${before ? 'changed' : 'created'} ${key}: ${state(flag)}${flag.group ? ` (group ${flag.group})` : ''} — version ${flag.version}`);
         });

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .action(async (opts: { port?: string; host?: string; insecureAdmin?: boolean }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
-      await withContext(command, async ({ config, out, database }) => {
+      await withContext(command, async ({ config, out, database, untilSignal }) => {
         const host = opts.host ?? config.serve.host;
         const keys = config.serve.keys;
         if (keys.length === 0 && !isLoopbackHost(host)) {
@@ -61,10 +61,7 @@ export function register(program: Command): void {
           out.info(`unknown flags asked for in the last minute: ${u.evaluations} evaluation(s) of ${u.keys} key(s)${u.overflow ? ' (and more)' : ''}; most: ${u.top.map((t) => `${t.key} ×${t.count}`).join(', ')}`);
         }, UNKNOWN_SUMMARY_MS);
         summary.unref();
-        const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        });
+        const signal = await untilSignal();
         clearInterval(summary);
         out.info(`${signal}: closing`);
         await server.close();

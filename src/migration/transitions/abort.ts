@@ -3,7 +3,7 @@ import { clearCheckpoints } from '../../store/checkpoints.js';
 import { addEvent, clearSteps, setPhase } from '../../store/migrations.js';
 import { executorOptions, type LifecycleContext, type TransitionResult } from '../context.js';
 import { runProgram } from '../executor.js';
-import { toStored } from '../machine.js';
+import { isApplied, toStored } from '../machine.js';
 import type { MigrationEntry, Project } from '../project.js';
 import { admit, stepRuntime } from './common.js';
 import { drainFlag } from './drain.js';
@@ -16,6 +16,10 @@ import { drainFlag } from './drain.js';
 export async function abort(project: Project, entry: MigrationEntry, ctx: LifecycleContext): Promise<TransitionResult> {
   const started = performance.now();
   const schema = ctx.config.schema;
+  // Already aborted (a rerun after a kill that landed just after abort committed): nothing left to do.
+  if (entry.record && !isApplied(entry.phase)) {
+    return { migration: entry.name, flag: entry.record.flag, from: entry.phase, to: entry.phase, noop: true, durationMs: 0 };
+  }
   const admitted = admit('abort', entry, entry.record?.flag);
   if ('noop' in admitted) return admitted.noop;
   const migration = await project.load(entry);
