@@ -53,7 +53,12 @@ export interface FindDependentsOptions {
   skipSchemas?: string[];
 }
 
-/** The description of a target used in {@link Dependent.on}. */
+/**
+ * The description of a target used in {@link Dependent.on}.
+ *
+ * @example
+ * describeTarget({ kind: 'column', schema: 'public', table: 'users', column: 'email' }); // 'column public.users.email'
+ */
 export function describeTarget(t: DropTarget): string {
   switch (t.kind) {
     case 'column':
