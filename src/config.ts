@@ -26,9 +26,11 @@ const configSchema = z
         batchDelay: duration.default(0),
         /** Adaptive batches aim at this duration when no batch size is set. */
         targetBatchTime: duration.default('200ms'),
+        /** Let the table's own triggers fire for every backfilled row when the role cannot skip them. */
+        fireUserTriggers: z.boolean().default(false),
       })
       .strict()
-      .default({ batchDelay: 0, targetBatchTime: '200ms' }),
+      .default({ batchDelay: 0, targetBatchTime: '200ms', fireUserTriggers: false }),
     snapshots: z
       .object({
         beforeSwitch: z.boolean().default(true),
@@ -78,7 +80,7 @@ export interface Config {
   lockTimeoutMs: number;
   lockWaitMs: number;
   lockRetries: number;
-  backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number };
+  backfill: { batchSize?: number; batchDelayMs: number; targetBatchTimeMs: number; fireUserTriggers: boolean };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
   flags: { sourceGlobs: string[]; maxAgeMs: number };
@@ -149,6 +151,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       batchSize: c.backfill.batchSize,
       batchDelayMs: parseDuration(c.backfill.batchDelay, 'backfill.batchDelay'),
       targetBatchTimeMs: parseDuration(c.backfill.targetBatchTime, 'backfill.targetBatchTime'),
+      fireUserTriggers: c.backfill.fireUserTriggers,
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },

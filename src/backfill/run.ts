@@ -5,6 +5,7 @@ import type { BackfillTask } from '../ops/operation.js';
 import { BACKFILL_GUC } from '../ops/triggers.js';
 import { ctidBatchSql, keysetBatchSql, sweepSql, type KeyColumn } from './batches.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { canSkipUserTriggers } from './user-triggers.js';
 
 /** A progress event, after every batch. */
 export interface BackfillProgress {
@@ -62,6 +63,8 @@ const MAX_LOCK_RETRIES = 20;
 export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions): Promise<BackfillResult> {
   const table = `${task.table.schema}.${task.table.name}`;
   const keys = await primaryKey(pool, task);
+  // Batches skip the table's own triggers (updated_at, audit) when the role may; see user-triggers.ts.
+  const replica = await canSkipUserTriggers(pool);
   let cp = (await readCheckpoint(pool, opts.schema, opts.migration, table)) ?? {
     lastKey: null,
     rowsDone: 0,
@@ -83,7 +86,7 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
     if (opts.signal?.aborted) return result;
     const t0 = Date.now();
     const next = await withLockRetry(() =>
-      inBatchTransaction(pool, opts.lockTimeoutMs ?? 1000, async (tx) => {
+      inBatchTransaction(pool, opts.lockTimeoutMs ?? 1000, replica, async (tx) => {
         let n: number;
         let written: number;
         let lastKey: string[] | null;
@@ -134,7 +137,7 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
   }
 }
 
-async function inBatchTransaction<T>(pool: pg.Pool, lockTimeoutMs: number, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inBatchTransaction<T>(pool: pg.Pool, lockTimeoutMs: number, replica: boolean, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A connection dying while checked out emits 'error'; the failing query reports it to the caller.
@@ -142,7 +145,9 @@ async function inBatchTransaction<T>(pool: pg.Pool, lockTimeoutMs: number, fn: (
   client.on('error', onError);
   try {
     await client.query(
-      `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}; SET LOCAL ${BACKFILL_GUC} = 'on'`,
+      `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}; SET LOCAL ${BACKFILL_GUC} = 'on'` +
+        // This transaction only: user triggers (origin) do not fire; curtain's dual-write trigger is ENABLE ALWAYS.
+        (replica ? `; SET LOCAL session_replication_role = replica` : ''),
     );
     const out = await fn(client);
     await client.query('COMMIT');

@@ -69,7 +69,7 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
   let plan: StoredPlan;
   if (from === 'pending') {
     await assertFlagFree(ctx, migration);
-    plan = storePlan(await planMigrationFor(migration, pool, schema));
+    plan = storePlan(await planMigrationFor(migration, pool, schema, { fireUserTriggers: ctx.config.backfill.fireUserTriggers }));
     assertNoOverlap(project, entry, plan);
     if (ctx.lint !== false) await assertLintClean(migration, 'expand', plan);
     ctx.reporter?.phase?.(entry.name, 'expanding');

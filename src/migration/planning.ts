@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { runBackfill, verifyBackfill } from '../backfill/index.js';
+import { assertBackfillSkipsUserTriggers } from '../backfill/user-triggers.js';
 import type { BackfillProgress } from '../backfill/index.js';
 import { quoteQualified } from '../db/identifiers.js';
 import { CurtainError, MigrationFileError } from '../errors.js';
@@ -18,7 +19,12 @@ export type { BackfillProgress };
  * @example
  * const plan = await planMigrationFor(migration, pool, 'curtain');
  */
-export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<MigrationPlan> {
+export async function planMigrationFor(
+  migration: LoadedMigration,
+  pool: pg.Pool,
+  schema: string,
+  options: { fireUserTriggers?: boolean } = {},
+): Promise<MigrationPlan> {
   const operations = (migration.definition.operations ?? []) as readonly Operation[];
   if (operations.length === 0) return emptyPlan();
   let plan: MigrationPlan;
@@ -31,6 +37,7 @@ export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool
     throw err;
   }
   await checkUpExpressions(plan, pool, migration);
+  await assertBackfillSkipsUserTriggers(pool, plan.backfill.map((b) => ({ table: b.table, columns: Object.keys(b.set) })), { ...options, migration: migration.name });
   return plan;
 }
 

@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .option('--batch-size <rows>', 'backfill batch size (default: adaptive to ~200 ms per batch)')
     .option('--batch-delay <duration>', 'pause between backfill batches, e.g. 50ms')
     .option('--no-lint', 'skip the safety rules (needs --yes)')
-    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string; lint: boolean }, command: Command) => {
+    .option('--fire-user-triggers', "let the table's own triggers fire for every backfilled row when the role cannot skip them")
+    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string; lint: boolean; fireUserTriggers?: boolean }, command: Command) => {
       const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
       if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError('--batch-size must be a positive whole number');
       const batchDelayMs = opts.batchDelay === undefined ? undefined : parseDuration(opts.batchDelay, '--batch-delay');
@@ -23,7 +24,8 @@ export function register(program: Command): void {
         command,
         async (ctx) => {
           if (!opts.lint && !ctx.globals.yes) throw new UsageError('--no-lint skips the safety rules; add --yes to confirm');
-          const { project, lifecycle, reporter } = await openLifecycle(ctx, { batchSize, batchDelayMs, lint: opts.lint });
+          const config = opts.fireUserTriggers ? { ...ctx.config, backfill: { ...ctx.config.backfill, fireUserTriggers: true } } : ctx.config;
+          const { project, lifecycle, reporter } = await openLifecycle(ctx, { batchSize, batchDelayMs, lint: opts.lint, config });
           const targets = name
             ? [project.find(name)]
             : project.expandable();

@@ -45,7 +45,7 @@ export function register(program: Command): void {
 
 async function planOf(ctx: CommandContext, project: Project, entry: MigrationEntry) {
   const migration = await project.load(entry);
-  const stored: StoredPlan = entry.record && entry.phase !== 'pending' ? entry.record.plan : storePlan(await planMigrationFor(migration, ctx.database.pool, ctx.config.schema));
+  const stored: StoredPlan = entry.record && entry.phase !== 'pending' ? entry.record.plan : storePlan(await planMigrationFor(migration, ctx.database.pool, ctx.config.schema, { fireUserTriggers: ctx.config.backfill.fireUserTriggers }));
   const all: PhaseSteps = {
     expand: stored.expand,
     backfill: stored.backfill,
