@@ -2,6 +2,8 @@
  * The live shape of tables, read from pg_catalog. Planners work from this, so
  * they never guess what the database looks like.
  */
+import type { ObjectDefinition } from './definitions.js';
+import type { Dependent } from './dependents.js';
 import type { Queryable } from './queryable.js';
 
 /** One column as PostgreSQL sees it. */
@@ -66,6 +68,10 @@ export interface Catalog {
   tables: Map<string, TableShape>;
   /** `schema.index` → `schema.table`. */
   indexes: Map<string, string>;
+  /** What depends on each object the operations drop, keyed by `describeTarget` (read by planMigration). */
+  dependents?: Map<string, Dependent[]>;
+  /** Definitions of those dependents (and of replaced views), keyed by `definitionKey`. */
+  definitions?: Map<string, ObjectDefinition>;
 }
 
 /**

@@ -46,6 +46,8 @@ export interface Dependent {
   certainty: 'depends' | 'may break';
   /** Its definition, the function's signature, or the view chain it is reached through. */
   detail?: string;
+  /** The catalog row (`pg_class`, `pg_proc`, `pg_constraint`, ...) and its oid, to read its full definition. */
+  object: { catalog: string; oid: number };
 }
 
 export interface FindDependentsOptions {
@@ -248,7 +250,7 @@ function regexLiteral(name: string): string {
  * heuristic by nature: a hit may be a comment or another table's column.
  */
 const TEXT_SCAN = `
-SELECT n.nspname AS schema, p.proname AS name, p.oid::regprocedure::text AS signature, l.lanname AS language
+SELECT n.nspname AS schema, p.proname AS name, p.oid::regprocedure::text AS signature, l.lanname AS language, p.oid::int AS oid
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
  WHERE l.lanname IN ('plpgsql', 'sql') AND p.prosqlbody IS NULL
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
@@ -314,6 +316,7 @@ export async function findDependents(
               on,
               certainty: 'depends',
               ...(detail ? { detail } : {}),
+              object: { catalog: r.classid, oid: r.oid },
             });
             if (kind === 'view' || kind === 'materialized view') {
               next.push({ refs: [{ classid: 'pg_class', oid: r.oid, subid: null }], via: `${f.via ? `${f.via} → ` : ""}${kind} ${r.schema}.${r.name}`, owner: r.oid });
@@ -324,7 +327,7 @@ export async function findDependents(
       frontier = next;
     }
     if (t.kind === 'column') {
-      const { rows } = await q.query<{ schema: string; name: string; signature: string; language: string }>(TEXT_SCAN, [
+      const { rows } = await q.query<{ schema: string; name: string; signature: string; language: string; oid: number }>(TEXT_SCAN, [
         regexLiteral(t.column),
         regexLiteral(t.table),
         a.relid,
@@ -338,6 +341,7 @@ export async function findDependents(
           on,
           certainty: 'may break',
           detail: `${r.signature} (${r.language} body mentions ${t.column})`,
+          object: { catalog: 'pg_proc', oid: r.oid },
         });
       }
     }
@@ -349,7 +353,8 @@ export async function findDependents(
  * One line per dependent, for messages: `view public.v2 (through view public.v1)`.
  *
  * @example
- * formatDependent({ kind: 'view', schema: 'public', name: 'v', on: 'column public.t.a', certainty: 'depends' }); // 'view public.v'
+ * formatDependent({ kind: 'view', schema: 'public', name: 'v', on: 'column public.t.a', certainty: 'depends', object: { catalog: 'pg_class', oid: 1 } });
+ * // 'view public.v'
  */
 export function formatDependent(d: Dependent): string {
   const name = d.table && d.kind !== 'index' ? `${d.name} on ${d.table}` : `${d.schema}.${d.name}`;

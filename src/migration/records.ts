@@ -15,6 +15,10 @@ export interface StoredPlan {
   authority: { old: Step[]; new: Step[] };
   touches: string[];
   affectedTables: TableName[];
+  /** Columns the migration's catalog objects read (absent in plans stored by older versions). */
+  reads?: string[];
+  /** Functions that may break, objects that go with a dropped column. */
+  warnings?: string[];
 }
 
 /** Freeze a plan into JSON. */
@@ -28,6 +32,8 @@ export function storePlan(plan: MigrationPlan): StoredPlan {
     authority: { old: plan.authority('old'), new: plan.authority('new') },
     touches: plan.touches,
     affectedTables: plan.affectedTables,
+    reads: plan.reads,
+    warnings: plan.warnings,
   };
 }
 
