@@ -56,7 +56,7 @@ async function planOf(ctx: CommandContext, project: Project, entry: MigrationEnt
   };
   const phases: Partial<PhaseSteps> = {};
   for (const phase of AHEAD[entry.phase] ?? []) (phases as Record<string, unknown>)[phase] = all[phase];
-  return { name: entry.name, phase: entry.phase, flag: migration.flag, kind: migration.kind, touches: stored.touches, phases };
+  return { name: entry.name, phase: entry.phase, flag: migration.flag, kind: migration.kind, touches: stored.touches, warnings: stored.warnings ?? [], phases };
 }
 
 function print(out: Output, p: Awaited<ReturnType<typeof planOf>>): void {
@@ -74,5 +74,6 @@ function print(out: Output, p: Awaited<ReturnType<typeof planOf>>): void {
       for (const line of s.sql.trim().split('\n')) out.line(`      ${c.dim(line)}`);
     }
   }
+  for (const w of p.warnings) out.line(`  ${c.yellow('warning')} ${w}`);
   if (p.kind === 'code') out.line(`  ${c.dim('no schema changes: expand creates the flag, switch flips it, contract retires it')}`);
 }
