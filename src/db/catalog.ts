@@ -3,6 +3,7 @@
  * they never guess what the database looks like.
  */
 import type { ObjectDefinition } from './definitions.js';
+import type { Rewrites } from './rewrite.js';
 import type { Dependent } from './dependents.js';
 import type { Queryable } from './queryable.js';
 
@@ -72,6 +73,8 @@ export interface Catalog {
   dependents?: Map<string, Dependent[]>;
   /** Definitions of those dependents (and of replaced views), keyed by `definitionKey`. */
   definitions?: Map<string, ObjectDefinition>;
+  /** Index and CHECK definitions rewritten onto a replacing column, keyed by `rewriteKey` (ops/rebuild-indexes.ts). */
+  rewrites?: Map<string, Rewrites>;
 }
 
 /**

@@ -79,7 +79,12 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     kind: 'alterColumn',
     label,
     needs: (s) => ({ tables: [tableName(table, s)] }),
-    ...(shadowed ? { drops: (s: string) => [{ kind: 'column' as const, ...qualified(tableName(table, s)), column }] } : {}),
+    ...(shadowed
+      ? {
+          drops: (s: string) => [{ kind: 'column' as const, ...qualified(tableName(table, s)), column }],
+          moves: (s: string) => [{ table: tableName(table, s), from: column, to: target(column), ...(o.type !== undefined ? { type: o.type } : {}) }],
+        }
+      : {}),
     validate(ctx) {
       const shape = requireTable(ctx, label, tableName(table, ctx.defaultSchema));
       const a = requireColumn(label, shape, column);
@@ -157,9 +162,9 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     const moved = moveDependents(ctx, label, { table: t, from: column, to: b, final: named ? b : column });
     p.warnings = moved.warnings;
     if (moved.contract) {
-      p.contract.push(...k.contractBefore, ...moved.contract);
+      p.contract.push(...k.contractBefore, ...ix.contractBefore, ...moved.contract);
     } else {
-      p.contract.push(...k.contractBefore, step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
+      p.contract.push(...k.contractBefore, ...ix.contractBefore, step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
       if (!named) {
         p.contract.push(step(`swap: rename ${b} to ${column}`, `ALTER TABLE ${qt(t)} RENAME COLUMN ${quoteIdent(b)} TO ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
       }
@@ -171,6 +176,7 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     }
     p.abort.push(...ix.abort, ...k.abort, step(`drop column ${t.name}.${b}`, `ALTER TABLE ${qt(t)} DROP COLUMN IF EXISTS ${quoteIdent(b)}`, 'ACCESS EXCLUSIVE'));
     p.touches.push(touch(t, column), touch(t, b), ...upDeps.map((d) => touch(t, d)), ...downDeps.map((d) => touch(t, d)));
+    p.reads = ix.reads;
     p.affectedTables.push(t);
     p.addsColumns = [{ table: t, name: b, type, ...(def !== undefined && !volatile ? { default: def } : {}), notNull: false }];
     return p;

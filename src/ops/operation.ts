@@ -201,6 +201,8 @@ export interface Operation {
   needs(defaultSchema: string): { tables: TableName[]; indexes?: TableName[] };
   /** What contract drops or replaces: planMigration reads their dependents into the catalog. */
   drops?(defaultSchema: string): DropTarget[];
+  /** Columns replaced by another (`to`, of type `type`, default: the same): planMigration rewrites the indexes and CHECKs on them. */
+  moves?(defaultSchema: string): { table: TableName; from: string; to: string; type?: string }[];
   /** The view an `op.replaceView` replaces (`schema.name`). */
   replacesView?(defaultSchema: string): string;
   /** Throws an OperationError naming the operation when the request is impossible. */

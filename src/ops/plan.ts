@@ -2,6 +2,8 @@ import { readCatalog, tableKey, type Catalog, type TableShape } from '../db/cata
 import { readDefinitions } from '../db/definitions.js';
 import { describeTarget, findDependents, type Dependent } from '../db/dependents.js';
 import type { Queryable } from '../db/queryable.js';
+import { rewriteOnColumn } from '../db/rewrite.js';
+import { rewriteKey } from './rebuild-indexes.js';
 import { step, withColumn } from './common.js';
 import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation, type OperationPlan, type PlanContext, type Step, type SyncPair, type TableName } from './operation.js';
 import { dualWriteTrigger, type DualWriteTrigger } from './triggers.js';
@@ -49,6 +51,13 @@ export async function planMigration(operations: readonly Operation[], ctx: PlanM
  * planners stay free of database access.
  */
 async function readDependents(db: Queryable, catalog: Catalog, operations: readonly Operation[], defaultSchema: string, curtainSchema: string): Promise<void> {
+  for (const m of operations.flatMap((o) => o.moves?.(defaultSchema) ?? [])) {
+    const shape = catalog.tables.get(tableKey(m.table));
+    const column = shape?.columns.find((c) => c.name === m.from);
+    if (!shape || !column) continue; // the planner reports it
+    catalog.rewrites ??= new Map();
+    catalog.rewrites.set(rewriteKey(m.table, m.from, m.to), await rewriteOnColumn(db, shape, m.from, m.to, m.type ?? column.type));
+  }
   const targets = operations.flatMap((o) => o.drops?.(defaultSchema) ?? []);
   if (targets.length === 0) return;
   catalog.dependents = new Map();

@@ -27,6 +27,7 @@ export function renameColumn(table: string, from: string, to: string): Operation
     label,
     needs: (s) => ({ tables: [tableName(table, s)] }),
     drops: (s) => [{ kind: 'column', ...qualified(tableName(table, s)), column: from }],
+    moves: (s) => [{ table: tableName(table, s), from, to }],
     validate(ctx) {
       const shape = requireTable(ctx, label, tableName(table, ctx.defaultSchema));
       const c = requireColumn(label, shape, from);
@@ -64,6 +65,7 @@ export function renameColumn(table: string, from: string, to: string): Operation
       p.warnings = moved.warnings;
       p.contract.push(
         ...k.contractBefore,
+        ...ix.contractBefore,
         ...(moved.contract ?? [step(`drop column ${t.name}.${from}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(from)}`, 'ACCESS EXCLUSIVE')]),
         ...ix.contractAfter,
       );
@@ -72,6 +74,7 @@ export function renameColumn(table: string, from: string, to: string): Operation
       }
       p.abort.push(...ix.abort, step(`drop column ${t.name}.${to}`, `ALTER TABLE ${qt(t)} DROP COLUMN IF EXISTS ${quoteIdent(to)}`, 'ACCESS EXCLUSIVE'));
       p.touches.push(touch(t, from), touch(t, to));
+      p.reads = ix.reads;
       p.affectedTables.push(t);
       p.addsColumns = [{ table: t, name: to, type: a.type, ...(def !== undefined ? { default: def } : {}), notNull: false }];
       return p;
