@@ -404,10 +404,15 @@ async function assertFlagFree(ctx: LifecycleContext, migration: LoadedMigration)
 
 /** Two in-flight migrations must not change the same column: the second is refused, naming the first. */
 function assertNoOverlap(project: Project, entry: MigrationEntry, plan: StoredPlan): void {
-  const mine = new Set(plan.touches);
+  // What this migration changes or builds objects over, against what the others change (and the reverse).
+  const mine = new Set([...plan.touches, ...(plan.reads ?? [])]);
+  const changing = new Set(plan.touches);
   for (const other of project.inFlight()) {
     if (other.name === entry.name || !other.record) continue;
-    const shared = other.record.touches.filter((t) => mine.has(t) || overlapsTable(t, mine));
+    const shared = [
+      ...other.record.touches.filter((t) => mine.has(t) || overlapsTable(t, mine)),
+      ...(other.record.plan.reads ?? []).filter((t) => changing.has(t) || overlapsTable(t, changing)),
+    ];
     if (shared.length > 0) {
       throw new GuardRefusal(
         'no-overlap',

@@ -4,7 +4,8 @@ import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSche
 import type { ReferentialAction } from './constraints.js';
 import { OperationError } from './errors.js';
 import type { Operation, PlanContext } from './operation.js';
-import type { Expression } from './sql.js';
+import { referencedColumns } from './expression.js';
+import { expressionText, type Expression } from './sql.js';
 
 /** Options of {@link addConstraint}, by constraint type. */
 export type AddConstraintOptions =
@@ -95,6 +96,14 @@ export function addConstraint(table: string, options: AddConstraintOptions): Ope
       }
       if (o.type !== 'check') for (const c of o.columns) p.touches.push(touch(t, c));
       else p.touches.push(`${t.schema}.${t.name}.#${name}`);
+      // What the constraint reads: another in-flight migration must not rename or drop it underneath.
+      const shape = requireTable(ctx, label, t);
+      p.reads =
+        o.type === 'check'
+          ? referencedColumns(expressionText(o.expression), shape.columns.map((c) => c.name)).map((c) => touch(t, c))
+          : o.type === 'foreign key'
+            ? o.references.columns.map((c) => touch(tableName(o.references.table, ctx.defaultSchema), c))
+            : [];
       return p;
     },
   };

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
-import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema } from './common.js';
+import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema, touch } from './common.js';
+import { referencedColumns } from './expression.js';
 import { OperationError } from './errors.js';
 import type { Operation } from './operation.js';
-import type { Expression } from './sql.js';
+import { expressionText, type Expression } from './sql.js';
 
 /** Options of {@link createIndex}. */
 export interface CreateIndexOptions {
@@ -66,6 +67,10 @@ export function createIndex(table: string, options: CreateIndexOptions): Operati
           `DROP INDEX CONCURRENTLY IF EXISTS ${q}`,
         ),
       );
+      // The index reads these columns: another in-flight migration must not rename or drop them underneath.
+      const shape = requireTable(ctx, label, t);
+      const inWhere = o.where !== undefined ? referencedColumns(expressionText(o.where), shape.columns.map((c) => c.name)) : [];
+      p.reads = [...new Set([...o.columns, ...(o.include ?? []), ...inWhere])].map((c) => touch(t, c));
       p.abort.push(step(`drop index ${name} concurrently`, `DROP INDEX CONCURRENTLY IF EXISTS ${q}`, 'SHARE UPDATE EXCLUSIVE', false));
       return p;
     },
