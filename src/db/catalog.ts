@@ -62,6 +62,10 @@ export interface TableShape {
   referencedBy: ConstraintShape[];
   /** User triggers (not internal ones). */
   triggers: string[];
+  /** A partitioned table's direct partitions (`kind` `p`: itself partitioned). */
+  partitions?: { schema: string; name: string; kind: string }[];
+  /** A partitioned table's partition key columns (`null` for an expression). */
+  partitionKey?: (string | null)[];
 }
 
 /** Table shapes keyed by `schema.name`, plus index → table lookups. */
@@ -206,7 +210,9 @@ export async function readTable(q: Queryable, schema: string, name: string): Pro
     references: k.refs,
   }));
   const pk = indexes.find((i) => i.primary);
+  const partitioned = row.kind === 'p' ? await readPartitions(q, oid, byNum) : {};
   return {
+    ...partitioned,
     schema,
     name,
     kind: row.kind,
@@ -217,6 +223,19 @@ export async function readTable(q: Queryable, schema: string, name: string): Pro
     referencedBy,
     triggers: trg.rows.map((t) => t.name),
   };
+}
+
+async function readPartitions(q: Queryable, oid: number, byNum: Map<number, string>): Promise<Pick<TableShape, 'partitions' | 'partitionKey'>> {
+  const [parts, key] = await Promise.all([
+    q.query<{ schema: string; name: string; kind: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE i.inhparent = $1 ORDER BY c.relname`,
+      [oid],
+    ),
+    q.query<{ keys: number[] }>(`SELECT partattrs::int2[] AS keys FROM pg_partitioned_table WHERE partrelid = $1`, [oid]),
+  ]);
+  return { partitions: parts.rows, partitionKey: (key.rows[0]?.keys ?? []).map((k) => (k === 0 ? null : byNum.get(k) ?? null)) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { definitionKey, type ViewDefinition } from '../db/definitions.js';
 import { quoteQualified } from '../db/identifiers.js';
-import { emptyOperationPlan, expressionSchema, generatedName, parseOptions, step, tableName, tableRefSchema } from './common.js';
+import { emptyOperationPlan, expressionSchema, parseOptions, step, tableName, tableRefSchema } from './common.js';
 import { createViewSql, dependentsOf, orderViews } from './dependents.js';
 import { OperationError } from './errors.js';
 import type { Operation, PlanContext } from './operation.js';
@@ -20,7 +20,7 @@ const schema = z.strictObject({ sql: expressionSchema });
  * the migration's drops: the way to keep a view whose old definition reads a
  * column or table the migration drops. Owner, grants, options and comment are
  * kept; views built on it are re-created from their own definitions. Expand
- * checks the new query (as a temporary view) and changes nothing; abort has
+ * checks the new query (EXPLAIN) and changes nothing; abort has
  * nothing to undo. A materialized view is re-filled in the contract
  * transaction, and its indexes are not re-created (add them with op.sql).
  *
@@ -58,8 +58,8 @@ export function replaceView(view: string, options: ReplaceViewOptions): Operatio
       const v = tableName(view, ctx.defaultSchema);
       const def = own(ctx);
       const p = emptyOperationPlan();
-      const probe = quoteQualified('pg_temp', generatedName('_curtain_view_check', ctx.migration, v.name));
-      p.expand.push(step(`check the new definition of ${v.schema}.${v.name} (a temporary view)`, `CREATE VIEW ${probe} AS ${query()};\nDROP VIEW ${probe}`, 'none'));
+      // PostgreSQL checks the query (names, types) without running it.
+      p.expand.push(step(`check the new definition of ${v.schema}.${v.name}`, `EXPLAIN (COSTS OFF) SELECT * FROM (${query()}) AS _curtain_check`, 'none'));
       // Views built on this one go and come back around it, from their own definitions.
       const nested = dependentsOf(ctx, { kind: 'table', schema: v.schema, name: v.name })
         .filter((d) => d.kind === 'view' || d.kind === 'materialized view')
