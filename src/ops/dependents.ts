@@ -14,6 +14,7 @@
  * - A column or table dropped with nothing replacing it: dependents that
  *   would block the drop or break are refused at plan time, naming them.
  */
+import { createHash } from 'node:crypto';
 import { formatDependent, type Dependent, type DropTarget, describeTarget } from '../db/dependents.js';
 import { definitionKey, type ObjectDefinition, type RebindDefinition, type ViewDefinition } from '../db/definitions.js';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
@@ -82,6 +83,24 @@ export function createViewSql(v: ViewDefinition, query = v.query, extras = true)
   return out;
 }
 
+/**
+ * A statement that fails when a view's definition is no longer the one read at
+ * plan time (another change since expand): contract would otherwise re-create
+ * the stale definition.
+ *
+ * @example
+ * unchangedViewSql(def) // DO $curtain$ BEGIN IF md5(...) IS DISTINCT FROM '...' THEN RAISE ... END $curtain$
+ */
+export function unchangedViewSql(v: ViewDefinition): string {
+  const hash = createHash('md5').update(v.query, 'utf8').digest('hex');
+  const name = quoteQualified(v.schema, v.name);
+  const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return (
+    `DO $curtain$ BEGIN IF md5(regexp_replace(btrim(pg_get_viewdef(${literal(name)}::regclass), E' \\n\\t'), ';$', '')) IS DISTINCT FROM '${hash}' THEN ` +
+    `RAISE EXCEPTION '%', ${literal(`${v.kind} ${v.schema}.${v.name} changed since this migration was planned; abort it and expand again`)}; END IF; END $curtain$`
+  );
+}
+
 function dropViewSql(v: ViewDefinition): string {
   return `DROP ${v.kind === 'materialized view' ? 'MATERIALIZED VIEW' : 'VIEW'} ${quoteQualified(v.schema, v.name)}`;
 }
@@ -146,7 +165,7 @@ export function moveDependents(ctx: PlanContext, label: string, move: ColumnMove
   const ordered = orderViews(views);
   const q = qt(t);
   const aside = generatedName('_curtain_old', move.from);
-  const sql: string[] = [];
+  const sql: string[] = ordered.map(unchangedViewSql);
   for (const v of [...ordered].reverse()) sql.push(dropViewSql(v));
   for (const r of rebinds) if (r.drop) sql.push(r.drop);
   sql.push(`ALTER TABLE ${q} RENAME COLUMN ${quoteIdent(move.from)} TO ${quoteIdent(aside)}`);

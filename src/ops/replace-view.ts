@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { definitionKey, type ViewDefinition } from '../db/definitions.js';
 import { quoteQualified } from '../db/identifiers.js';
 import { emptyOperationPlan, expressionSchema, parseOptions, step, tableName, tableRefSchema } from './common.js';
-import { createViewSql, dependentsOf, orderViews } from './dependents.js';
+import { createViewSql, dependentsOf, orderViews, unchangedViewSql } from './dependents.js';
 import { OperationError } from './errors.js';
 import type { Operation, PlanContext } from './operation.js';
 import { expressionText, type Expression } from './sql.js';
@@ -67,7 +67,7 @@ export function replaceView(view: string, options: ReplaceViewOptions): Operatio
         .filter((d): d is ViewDefinition => d !== undefined && 'query' in d);
       const ordered = orderViews(nested);
       const drop = (x: ViewDefinition) => `DROP ${x.kind === 'materialized view' ? 'MATERIALIZED VIEW' : 'VIEW'} ${quoteQualified(x.schema, x.name)}`;
-      const sql = [...[...ordered].reverse().map(drop), drop(def), ...createViewSql(def, query(), false), ...ordered.flatMap((x) => createViewSql(x))];
+      const sql = [...ordered.map(unchangedViewSql), ...[...ordered].reverse().map(drop), drop(def), ...createViewSql(def, query(), false), ...ordered.flatMap((x) => createViewSql(x))];
       p.contractFirst = [
         step(
           `replace ${def.kind} ${v.schema}.${v.name}${ordered.length ? ` (and re-create ${ordered.map((x) => `${x.schema}.${x.name}`).join(', ')})` : ''}`,

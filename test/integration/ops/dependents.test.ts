@@ -97,6 +97,16 @@ describe('objects depending on a column that contract replaces', () => {
     expect(meta.rows[0]).toEqual({ reloptions: ['security_barrier=true'], readable: true });
   });
 
+  it('a view changed after planning makes contract fail and roll back instead of re-creating a stale definition', async () => {
+    const p = await plan([op.renameColumn('app.customer', 'email', 'email_address')], 'm4');
+    await expand(conn.pool, p, 'm4');
+    await conn.pool.query(`CREATE OR REPLACE VIEW app.active_emails AS SELECT email FROM app.active_customers WHERE email LIKE 'c1%'`);
+    await expect(applySteps(conn.pool, p.contract)).rejects.toThrow('view app.active_emails changed since this migration was planned; abort it and expand again');
+    const columns = await conn.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'customer' ORDER BY ordinal_position`);
+    expect(columns.rows.map((r) => r.column_name)).toEqual(['id', 'email', 'active', 'name', 'email_address']);
+    expect((await conn.pool.query(`SELECT count(*)::int AS n FROM app.active_emails`)).rows[0].n).toBe(9);
+  });
+
   it('dropColumn under views, a SQL-body function and a policy is refused naming every one of them', async () => {
     await expect(plan([op.dropColumn('app.customer', 'email')])).rejects.toThrow(
       'op.dropColumn("app.customer", "email"): view app.active_customers (and view app.active_emails through it), materialized view app.email_domains, ' +
