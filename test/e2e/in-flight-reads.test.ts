@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const IMPORTS = 'defineMigration, op, sql';
 
-describe('objects reading a column in flight', () => {
+describe('objects reading a column in flight', { timeout: 240_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();

@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const IMPORTS = 'defineMigration, op, sql';
 
-describe('migrate lint against a database', () => {
+describe('migrate lint against a database', { timeout: 300_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();

@@ -10,7 +10,7 @@ const IMPORTS = 'defineMigration, op, sql';
  * schemas have: the backfill must leave both untouched, while application
  * writes keep firing them.
  */
-describe('backfill and user triggers', () => {
+describe('backfill and user triggers', { timeout: 180_000 }, () => {
   let tdb: TestDatabase;
   let conn: Database;
   const project = tempProject();
