@@ -67,11 +67,13 @@ const configSchema = z
         maxActiveBackends: z.number().int().nonnegative().optional(),
         /** Throttle while more client backends than this wait on a lock. */
         maxLockWaiters: z.number().int().nonnegative().optional(),
+        /** Let the table's own triggers fire for every backfilled row when the role cannot skip them. */
+        fireUserTriggers: z.boolean().default(false),
         /** How long one batch may keep waiting for rows the application holds locked before expand pauses (checkpoint kept). */
         maxLockWait: duration.default('10m'),
       })
       .strict()
-      .default({ batchDelay: 0, targetBatchTime: '200ms', maxReplicaLag: '5s', replicas: [], maxLockWait: '10m' }),
+      .default({ batchDelay: 0, targetBatchTime: '200ms', maxReplicaLag: '5s', replicas: [], maxLockWait: '10m', fireUserTriggers: false }),
     snapshots: z
       .object({
         beforeSwitch: z.boolean().default(true),
@@ -148,6 +150,7 @@ export interface Config {
     maxActiveBackends?: number;
     maxLockWaiters?: number;
     maxLockWaitMs: number;
+    fireUserTriggers: boolean;
   };
   snapshots: { beforeSwitch: boolean; beforeContract: boolean; strategy: 'tables' | 'dump' | 'clone'; dir: string };
   contract: { minSoakMs: number };
@@ -226,6 +229,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       maxActiveBackends: c.backfill.maxActiveBackends,
       maxLockWaiters: c.backfill.maxLockWaiters,
       maxLockWaitMs: parseDuration(c.backfill.maxLockWait, 'backfill.maxLockWait'),
+      fireUserTriggers: c.backfill.fireUserTriggers,
     },
     snapshots: c.snapshots,
     contract: { minSoakMs: parseDuration(c.contract.minSoak, 'contract.minSoak') },

@@ -47,6 +47,8 @@ export { connect } from './db/connect.js';
 export type { Database } from './db/connect.js';
 export { startEmbedded } from './db/embedded.js';
 export type { EmbeddedServer, EmbeddedOptions } from './db/embedded.js';
+export { findDependents, formatDependent, describeTarget } from './db/dependents.js';
+export type { DropTarget, Dependent, DependentKind, FindDependentsOptions } from './db/dependents.js';
 export { ensureStore, DEFAULT_SCHEMA } from './store/store.js';
 
 // Flags, snapshots, lint

@@ -11,6 +11,7 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/check
 import { isDataError, locateFailingRow, type FailedBatch } from './failing-row.js';
 
 export type { BlockingSession };
+import { canSkipUserTriggers } from './user-triggers.js';
 
 /** A progress event, after every batch. */
 export interface BackfillProgress {
@@ -108,7 +109,10 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
 
   const retries = opts.lockRetries ?? DEFAULT_LOCK_RETRIES;
   const maxWaitMs = opts.maxLockWaitMs ?? DEFAULT_MAX_LOCK_WAIT_MS;
-  const settings = { lock_timeout: opts.lockTimeoutMs ?? 1000, [BACKFILL_GUC]: 'on' };
+  // Batches skip the table's own triggers (updated_at, audit) when the role may (this transaction only;
+  // curtain's dual-write trigger is ENABLE ALWAYS): see user-triggers.ts.
+  const replica = await canSkipUserTriggers(pool);
+  const settings: Record<string, string | number> = { lock_timeout: opts.lockTimeoutMs ?? 1000, [BACKFILL_GUC]: 'on', ...(replica ? { session_replication_role: 'replica' } : {}) };
   const progress = (waitingFor?: BlockingSession): BackfillProgress => {
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (cp.rowsDone - startRows) / elapsed : 0;

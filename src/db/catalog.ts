@@ -2,6 +2,9 @@
  * The live shape of tables, read from pg_catalog. Planners work from this, so
  * they never guess what the database looks like.
  */
+import type { ObjectDefinition } from './definitions.js';
+import type { Rewrites } from './rewrite.js';
+import type { Dependent } from './dependents.js';
 import type { Queryable } from './queryable.js';
 
 /** One column as PostgreSQL sees it. */
@@ -59,6 +62,10 @@ export interface TableShape {
   referencedBy: ConstraintShape[];
   /** User triggers (not internal ones). */
   triggers: string[];
+  /** A partitioned table's direct partitions (`kind` `p`: itself partitioned). */
+  partitions?: { schema: string; name: string; kind: string }[];
+  /** A partitioned table's partition key columns (`null` for an expression). */
+  partitionKey?: (string | null)[];
 }
 
 /** Table shapes keyed by `schema.name`, plus index → table lookups. */
@@ -66,6 +73,12 @@ export interface Catalog {
   tables: Map<string, TableShape>;
   /** `schema.index` → `schema.table`. */
   indexes: Map<string, string>;
+  /** What depends on each object the operations drop, keyed by `describeTarget` (read by planMigration). */
+  dependents?: Map<string, Dependent[]>;
+  /** Definitions of those dependents (and of replaced views), keyed by `definitionKey`. */
+  definitions?: Map<string, ObjectDefinition>;
+  /** Index and CHECK definitions rewritten onto a replacing column, keyed by `rewriteKey` (ops/rebuild-indexes.ts). */
+  rewrites?: Map<string, Rewrites>;
 }
 
 /**
@@ -197,7 +210,9 @@ export async function readTable(q: Queryable, schema: string, name: string): Pro
     references: k.refs,
   }));
   const pk = indexes.find((i) => i.primary);
+  const partitioned = row.kind === 'p' ? await readPartitions(q, oid, byNum) : {};
   return {
+    ...partitioned,
     schema,
     name,
     kind: row.kind,
@@ -208,6 +223,19 @@ export async function readTable(q: Queryable, schema: string, name: string): Pro
     referencedBy,
     triggers: trg.rows.map((t) => t.name),
   };
+}
+
+async function readPartitions(q: Queryable, oid: number, byNum: Map<number, string>): Promise<Pick<TableShape, 'partitions' | 'partitionKey'>> {
+  const [parts, key] = await Promise.all([
+    q.query<{ schema: string; name: string; kind: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE i.inhparent = $1 ORDER BY c.relname`,
+      [oid],
+    ),
+    q.query<{ keys: number[] }>(`SELECT partattrs::int2[] AS keys FROM pg_partitioned_table WHERE partrelid = $1`, [oid]),
+  ]);
+  return { partitions: parts.rows, partitionKey: (key.rows[0]?.keys ?? []).map((k) => (k === 0 ? null : byNum.get(k) ?? null)) };
 }
 
 /**

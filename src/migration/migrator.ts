@@ -47,6 +47,8 @@ export interface PlannedMigration {
   flag: string;
   kind: 'schema' | 'code';
   touches: string[];
+  /** Functions that may break, objects that go with a dropped column. */
+  warnings: string[];
   /** For each command still possible, the steps it runs, in order; `done` marks steps an interrupted run finished. */
   phases: { command: Command; steps: (ProgramStep & { done?: boolean })[] }[];
 }
@@ -154,7 +156,7 @@ export function openMigrator(o: {
       const plans: PlannedMigration[] = [];
       for (const entry of entries) {
         const migration = await project.load(entry);
-        const program = entry.record && isApplied(entry.phase) ? project.program(entry, migration) : await programFor(migration, pool, config.schema);
+        const program = entry.record && isApplied(entry.phase) ? project.program(entry, migration) : await programFor(migration, pool, config.schema, { fireUserTriggers: config.backfill.fireUserTriggers });
         const log = entry.record ? await stepLog(pool, config.schema, entry.name) : [];
         const done = (phase: string, index: number) => log.some((l) => l.phase === phase && l.index === index);
         plans.push({
@@ -163,6 +165,7 @@ export function openMigrator(o: {
           flag: migration.flag,
           kind: migration.kind,
           touches: program.touches,
+          warnings: program.warnings,
           phases: commandsAhead(entry.phase).map((command) => ({
             command,
             steps: program.phases[command as ProgramPhase].map((s, i) => (done(command, i) && isApplied(entry.phase) ? { ...s, done: true } : s)),

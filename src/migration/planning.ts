@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { assertBackfillSkipsUserTriggers } from '../backfill/user-triggers.js';
 import { quoteQualified } from '../db/identifiers.js';
 import { CurtainError, MigrationFileError } from '../errors.js';
 import { emptyPlan, type MigrationPlan, type Operation } from '../ops/operation.js';
@@ -15,7 +16,12 @@ import { buildProgram, type Program, type ProgramOptions } from './program.js';
  * @example
  * const plan = await planMigrationFor(migration, pool, 'curtain');
  */
-export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<MigrationPlan> {
+export async function planMigrationFor(
+  migration: LoadedMigration,
+  pool: pg.Pool,
+  schema: string,
+  options: { fireUserTriggers?: boolean } = {},
+): Promise<MigrationPlan> {
   const operations = (migration.definition.operations ?? []) as readonly Operation[];
   if (operations.length === 0) return emptyPlan();
   let plan: MigrationPlan;
@@ -28,6 +34,7 @@ export async function planMigrationFor(migration: LoadedMigration, pool: pg.Pool
     throw err;
   }
   await checkUpExpressions(plan, pool, migration);
+  await assertBackfillSkipsUserTriggers(pool, plan.backfill.map((b) => ({ table: b.table, columns: Object.keys(b.set) })), { ...options, migration: migration.name });
   return plan;
 }
 
@@ -69,7 +76,7 @@ export function programOptionsOf(migration: LoadedMigration): ProgramOptions {
  * const program = await programFor(migration, pool, 'curtain');
  * program.phases.expand.map((s) => s.description);
  */
-export async function programFor(migration: LoadedMigration, pool: pg.Pool, schema: string): Promise<Program> {
-  const plan = await planMigrationFor(migration, pool, schema);
+export async function programFor(migration: LoadedMigration, pool: pg.Pool, schema: string, options: { fireUserTriggers?: boolean } = {}): Promise<Program> {
+  const plan = await planMigrationFor(migration, pool, schema, options);
   return buildProgram({ ...plan, authority: { old: plan.authority('old'), new: plan.authority('new') } }, programOptionsOf(migration));
 }

@@ -103,6 +103,10 @@ export interface Program {
   touches: string[];
   /** Tables whose data contract destroys or rewrites: what a snapshot must hold. */
   affectedTables: TableName[];
+  /** Columns the migration's catalog objects read (constraints, indexes): another migration must not change them meanwhile. */
+  reads: string[];
+  /** Functions that may break, objects that go with a dropped column (shown by plan and lint). */
+  warnings: string[];
 }
 
 /** What the program needs to know of the migration besides its plan. */
@@ -134,7 +138,14 @@ const custom = (fn: CustomStep['fn']): CustomStep => ({ kind: 'custom', fn, desc
  * const program = buildProgram(await planMigration(ops, ctx), { custom: {}, kind: 'schema' });
  * program.phases.contract.map((s) => s.description);
  */
-export function buildProgram(plan: Pick<MigrationPlan, 'expand' | 'backfill' | 'afterBackfill' | 'contract' | 'abort' | 'touches' | 'affectedTables'> & { authority: { old: Step[]; new: Step[] } }, options: ProgramOptions): Program {
+export function buildProgram(
+  plan: Pick<MigrationPlan, 'expand' | 'backfill' | 'afterBackfill' | 'contract' | 'abort' | 'touches' | 'affectedTables'> & {
+    authority: { old: Step[]; new: Step[] };
+    reads?: string[];
+    warnings?: string[];
+  },
+  options: ProgramOptions,
+): Program {
   const expand: ProgramStep[] = [
     book('expand.start', 'record the migration and create its flag (off)'),
     ...plan.expand.filter((s) => s.transactional).map(sql),
@@ -199,6 +210,8 @@ export function buildProgram(plan: Pick<MigrationPlan, 'expand' | 'backfill' | '
     phases: { expand, switch: switchOn, 'switch-off': switchOff, contract, abort },
     touches: plan.touches,
     affectedTables: plan.affectedTables,
+    reads: plan.reads ?? [],
+    warnings: plan.warnings ?? [],
   };
 }
 
@@ -213,7 +226,7 @@ export function destructiveStart(steps: ProgramStep[]): number {
  */
 export function programOf(stored: unknown, options: ProgramOptions): Program {
   const s = stored as Program | (MigrationPlanV1 & { version?: undefined });
-  if (s.version === 2) return s;
+  if (s.version === 2) return { ...s, reads: s.reads ?? [], warnings: s.warnings ?? [] };
   return buildProgram(s, options);
 }
 

@@ -4,7 +4,9 @@ import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSche
 import type { ReferentialAction } from './constraints.js';
 import { OperationError } from './errors.js';
 import type { Operation, PlanContext } from './operation.js';
-import type { Expression } from './sql.js';
+import { referencedColumns } from './expression.js';
+import { foreignKeySteps } from './partitioned-fk.js';
+import { expressionText, type Expression } from './sql.js';
 
 /** Options of {@link addConstraint}, by constraint type. */
 export type AddConstraintOptions =
@@ -83,6 +85,15 @@ export function addConstraint(table: string, options: AddConstraintOptions): Ope
         );
         p.contract.push(step(`attach unique constraint ${name}`, `ALTER TABLE ${qt(t)} ADD CONSTRAINT ${q} UNIQUE USING INDEX ${q}`, 'ACCESS EXCLUSIVE'));
         p.abort.push(step(`drop unique index ${name}`, `DROP INDEX CONCURRENTLY IF EXISTS ${qi}`, 'SHARE UPDATE EXCLUSIVE', false));
+      } else if (o.type === 'foreign key' && requireTable(ctx, label, t).kind === 'p') {
+        // A partitioned referencing table: per-partition NOT VALID + VALIDATE, then attach on the parent.
+        const body =
+          `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) REFERENCES ${qt(tableName(o.references.table, ctx.defaultSchema))} (${o.references.columns.map(quoteIdent).join(', ')})` +
+          `${o.onDelete ? ` ON DELETE ${o.onDelete}` : ''}${o.onUpdate ? ` ON UPDATE ${o.onUpdate}` : ''}`;
+        const fk = foreignKeySteps(requireTable(ctx, label, t), name, body);
+        p.expand.push(...fk.add);
+        p.contract.push(...fk.validate, ...fk.attach);
+        p.abort.push(...fk.abort);
       } else {
         const body =
           o.type === 'check'
@@ -95,6 +106,14 @@ export function addConstraint(table: string, options: AddConstraintOptions): Ope
       }
       if (o.type !== 'check') for (const c of o.columns) p.touches.push(touch(t, c));
       else p.touches.push(`${t.schema}.${t.name}.#${name}`);
+      // What the constraint reads: another in-flight migration must not rename or drop it underneath.
+      const shape = requireTable(ctx, label, t);
+      p.reads =
+        o.type === 'check'
+          ? referencedColumns(expressionText(o.expression), shape.columns.map((c) => c.name)).map((c) => touch(t, c))
+          : o.type === 'foreign key'
+            ? o.references.columns.map((c) => touch(tableName(o.references.table, ctx.defaultSchema), c))
+            : [];
       return p;
     },
   };

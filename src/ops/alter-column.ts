@@ -10,6 +10,7 @@ import { checkSchema, constraintSteps, referencesSchema, uniqueSchema, type Chec
 import { OperationError } from './errors.js';
 import type { Operation, OperationPlan, PlanContext } from './operation.js';
 import { rebuildIndexes } from './rebuild-indexes.js';
+import { moveDependents, qualified } from './dependents.js';
 import { expressionText, type Expression } from './sql.js';
 
 /** Options of {@link alterColumn}; at least one must be given. */
@@ -78,6 +79,12 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     kind: 'alterColumn',
     label,
     needs: (s) => ({ tables: [tableName(table, s)] }),
+    ...(shadowed
+      ? {
+          drops: (s: string) => [{ kind: 'column' as const, ...qualified(tableName(table, s)), column }],
+          moves: (s: string) => [{ table: tableName(table, s), from: column, to: target(column), ...(o.type !== undefined ? { type: o.type } : {}) }],
+        }
+      : {}),
     validate(ctx) {
       const shape = requireTable(ctx, label, tableName(table, ctx.defaultSchema));
       const a = requireColumn(label, shape, column);
@@ -96,6 +103,7 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
       }
       requireNoColumn(label, shape, shadowColumn(column));
       rebuildIndexes(ctx, label, shape, column, target(column)); // throws on what cannot move
+      moveDependents(ctx, label, { table: tableName(table, ctx.defaultSchema), from: column, to: target(column), final: o.name !== undefined && o.name !== column ? o.name : column });
     },
     plan(ctx) {
       const t = tableName(table, ctx.defaultSchema);
@@ -150,9 +158,16 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     const ix = rebuildIndexes(ctx, label, shape, column, b);
     p.expand.push(...k.expand);
     p.afterBackfill.push(...k.afterBackfill, ...ix.afterBackfill);
-    p.contract.push(...k.contractBefore, step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
-    if (!named) {
-      p.contract.push(step(`swap: rename ${b} to ${column}`, `ALTER TABLE ${qt(t)} RENAME COLUMN ${quoteIdent(b)} TO ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
+    // Views, SQL functions, policies, triggers and rules on the old column are re-created on the new one.
+    const moved = moveDependents(ctx, label, { table: t, from: column, to: b, final: named ? b : column });
+    p.warnings = moved.warnings;
+    if (moved.contract) {
+      p.contract.push(...k.contractBefore, ...ix.contractBefore, ...moved.contract);
+    } else {
+      p.contract.push(...k.contractBefore, ...ix.contractBefore, step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
+      if (!named) {
+        p.contract.push(step(`swap: rename ${b} to ${column}`, `ALTER TABLE ${qt(t)} RENAME COLUMN ${quoteIdent(b)} TO ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
+      }
     }
     p.contract.push(...ix.contractAfter, ...k.contractAfter);
     if (def !== undefined && volatile) {
@@ -161,6 +176,7 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     }
     p.abort.push(...ix.abort, ...k.abort, step(`drop column ${t.name}.${b}`, `ALTER TABLE ${qt(t)} DROP COLUMN IF EXISTS ${quoteIdent(b)}`, 'ACCESS EXCLUSIVE'));
     p.touches.push(touch(t, column), touch(t, b), ...upDeps.map((d) => touch(t, d)), ...downDeps.map((d) => touch(t, d)));
+    p.reads = ix.reads;
     p.affectedTables.push(t);
     p.addsColumns = [{ table: t, name: b, type, ...(def !== undefined && !volatile ? { default: def } : {}), notNull: false }];
     return p;

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
-import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema } from './common.js';
+import { emptyOperationPlan, exprSql, expressionSchema, generatedName, identSchema, parseOptions, qt, requireColumn, requireTable, step, tableName, tableRefSchema, touch } from './common.js';
+import { referencedColumns } from './expression.js';
+import { partitionedIndex } from './partitioned-index.js';
 import { OperationError } from './errors.js';
 import type { Operation } from './operation.js';
-import type { Expression } from './sql.js';
+import { expressionText, type Expression } from './sql.js';
 
 /** Options of {@link createIndex}. */
 export interface CreateIndexOptions {
@@ -57,6 +59,17 @@ export function createIndex(table: string, options: CreateIndexOptions): Operati
       const using = o.method && o.method !== 'btree' ? ` USING ${o.method}` : '';
       const include = o.include?.length ? ` INCLUDE (${o.include.map(quoteIdent).join(', ')})` : '';
       const where = o.where !== undefined ? ` WHERE ${exprSql(o.where)}` : '';
+      const shape = requireTable(ctx, label, t);
+      if (shape.kind === 'p') {
+        const steps = partitionedIndex(label, shape, name, `${using.trim()}${using ? ' ' : ''}(${o.columns.map(quoteIdent).join(', ')})${include}${where}`, {
+          unique: o.unique === true,
+          columns: o.columns,
+        });
+        p.expand.push(...steps.expand);
+        p.abort.push(...steps.abort);
+        p.reads = o.columns.map((c) => touch(t, c));
+        return p;
+      }
       p.expand.push(
         step(
           `create index ${name} concurrently`,
@@ -66,6 +79,9 @@ export function createIndex(table: string, options: CreateIndexOptions): Operati
           `DROP INDEX CONCURRENTLY IF EXISTS ${q}`,
         ),
       );
+      // The index reads these columns: another in-flight migration must not rename or drop them underneath.
+      const inWhere = o.where !== undefined ? referencedColumns(expressionText(o.where), shape.columns.map((c) => c.name)) : [];
+      p.reads = [...new Set([...o.columns, ...(o.include ?? []), ...inWhere])].map((c) => touch(t, c));
       p.abort.push(step(`drop index ${name} concurrently`, `DROP INDEX CONCURRENTLY IF EXISTS ${q}`, 'SHARE UPDATE EXCLUSIVE', false));
       return p;
     },

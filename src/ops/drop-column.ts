@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { quoteIdent } from '../db/identifiers.js';
 import { referencedColumns } from './expression.js';
 import { emptyOperationPlan, expressionSchema, identSchema, parseOptions, qt, rejectGeneratedReads, requireColumn, requireTable, step, tableName, tableRefSchema, touch } from './common.js';
+import { refuseBlockingDependents, qualified } from './dependents.js';
 import { OperationError } from './errors.js';
 import type { Operation } from './operation.js';
 import { expressionText, type Expression } from './sql.js';
@@ -30,6 +31,7 @@ export function dropColumn(table: string, column: string, options: DropColumnOpt
     kind: 'dropColumn',
     label,
     needs: (s) => ({ tables: [tableName(table, s)] }),
+    drops: (s) => [{ kind: 'column', ...qualified(tableName(table, s)), column }],
     validate(ctx) {
       const shape = requireTable(ctx, label, tableName(table, ctx.defaultSchema));
       const c = requireColumn(label, shape, column);
@@ -47,6 +49,7 @@ export function dropColumn(table: string, column: string, options: DropColumnOpt
       if (o.down !== undefined && c.generated) {
         throw new OperationError(label, `column "${column}" is generated; it cannot take a \`down\` expression`);
       }
+      refuseBlockingDependents(ctx, label, { kind: 'column', ...qualified(tableName(table, ctx.defaultSchema)), column });
     },
     plan(ctx) {
       const t = tableName(table, ctx.defaultSchema);
@@ -58,6 +61,7 @@ export function dropColumn(table: string, column: string, options: DropColumnOpt
         p.sync.push({ table: t, pair: { old: column, down: `(${down})`, upDeps: [], downDeps } });
         for (const d of downDeps) p.touches.push(touch(t, d));
       }
+      p.warnings = refuseBlockingDependents(ctx, label, { kind: 'column', ...qualified(t), column });
       p.contract.push(step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
       p.touches.push(touch(t, column));
       p.affectedTables.push(t);

@@ -19,6 +19,7 @@ import { dropTable } from './drop-table.js';
 import { rawSql } from './raw-sql.js';
 import { renameColumn } from './rename-column.js';
 import { renameTable } from './rename-table.js';
+import { replaceView } from './replace-view.js';
 import { OperationError } from './errors.js';
 
 const operations = {
@@ -32,6 +33,7 @@ const operations = {
   createIndex,
   dropIndex,
   addConstraint,
+  replaceView,
   sql: rawSql,
 } as const;
 
@@ -60,5 +62,6 @@ export type { CreateIndexOptions } from './create-index.js';
 export type { ColumnDefinition, CreateTableOptions } from './create-table.js';
 export type { DropColumnOptions } from './drop-column.js';
 export type { SqlOperationOptions } from './raw-sql.js';
+export type { ReplaceViewOptions } from './replace-view.js';
 export type { CheckOption, ReferencesOptions, ReferentialAction } from './constraints.js';
 export type * from './operation.js';

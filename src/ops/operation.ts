@@ -8,6 +8,7 @@
  */
 
 import type { Catalog, TableShape } from '../db/catalog.js';
+import type { DropTarget } from '../db/dependents.js';
 
 /** The strongest table lock a statement takes, as PostgreSQL names it. */
 export type LockMode =
@@ -94,6 +95,14 @@ export interface MigrationPlan {
   touches: string[];
   /** Tables whose data contract destroys or rewrites: what a snapshot must hold. */
   affectedTables: TableName[];
+  /**
+   * "schema.table.column" that catalog objects this migration creates or keeps read (a CHECK's
+   * expression, an index's columns, a view re-created at contract): another in-flight migration must not
+   * drop or replace them.
+   */
+  reads: string[];
+  /** Things to know before running it: functions that may break, objects that go with a dropped column. */
+  warnings: string[];
 }
 
 /** An empty plan: what a code migration has. */
@@ -107,6 +116,8 @@ export function emptyPlan(): MigrationPlan {
     authority: () => [],
     touches: [],
     affectedTables: [],
+    reads: [],
+    warnings: [],
   };
 }
 
@@ -128,6 +139,8 @@ export interface PlanContext {
   readonly curtainSchema: string;
   /** Schema of unqualified table references (default `public`). */
   readonly defaultSchema: string;
+  /** Views (`schema.name`) an `op.replaceView` of this migration replaces at contract. */
+  readonly replacedViews?: ReadonlySet<string>;
 }
 
 /**
@@ -169,6 +182,11 @@ export interface OperationPlan {
   backfill: BackfillTask[];
   touches: string[];
   affectedTables: TableName[];
+  /** Columns objects of this operation read (see {@link MigrationPlan.reads}). */
+  reads?: string[];
+  /** Contract steps that must run before every operation's drops (view replacements). */
+  contractFirst?: Step[];
+  warnings?: string[];
   /** Effect on the simulated catalog seen by later operations of the migration. */
   addsColumns?: AddedColumn[];
   addsTables?: TableShape[];
@@ -183,6 +201,12 @@ export interface Operation {
   readonly label: string;
   /** Tables (and indexes) whose live shape the planner needs. */
   needs(defaultSchema: string): { tables: TableName[]; indexes?: TableName[] };
+  /** What contract drops or replaces: planMigration reads their dependents into the catalog. */
+  drops?(defaultSchema: string): DropTarget[];
+  /** Columns replaced by another (`to`, of type `type`, default: the same): planMigration rewrites the indexes and CHECKs on them. */
+  moves?(defaultSchema: string): { table: TableName; from: string; to: string; type?: string }[];
+  /** The view an `op.replaceView` replaces (`schema.name`). */
+  replacesView?(defaultSchema: string): string;
   /** Throws an OperationError naming the operation when the request is impossible. */
   validate(ctx: PlanContext): void;
   /** The steps; only called after `validate` passed. */

@@ -1,5 +1,9 @@
 import { readCatalog, tableKey, type Catalog, type TableShape } from '../db/catalog.js';
+import { readDefinitions } from '../db/definitions.js';
+import { describeTarget, findDependents, type Dependent } from '../db/dependents.js';
 import type { Queryable } from '../db/queryable.js';
+import { rewriteOnColumn } from '../db/rewrite.js';
+import { rewriteKey } from './rebuild-indexes.js';
 import { step, withColumn } from './common.js';
 import { emptyPlan, type BackfillTask, type MigrationPlan, type Operation, type OperationPlan, type PlanContext, type Step, type SyncPair, type TableName } from './operation.js';
 import { dualWriteTrigger, type DualWriteTrigger } from './triggers.js';
@@ -37,7 +41,41 @@ export async function planMigration(operations: readonly Operation[], ctx: PlanM
     indexes.push(...(n.indexes ?? []));
   }
   const catalog = await readCatalog(ctx.db, tables, indexes);
+  await readDependents(ctx.db, catalog, operations, defaultSchema, ctx.schema);
   return planFromCatalog(operations, { catalog, migration: ctx.migration, flag: ctx.flag, curtainSchema: ctx.schema, defaultSchema });
+}
+
+/**
+ * What depends on each object the operations drop or replace, and the
+ * definitions contract needs to re-create it, read into the catalog so the
+ * planners stay free of database access.
+ */
+async function readDependents(db: Queryable, catalog: Catalog, operations: readonly Operation[], defaultSchema: string, curtainSchema: string): Promise<void> {
+  for (const m of operations.flatMap((o) => o.moves?.(defaultSchema) ?? [])) {
+    const shape = catalog.tables.get(tableKey(m.table));
+    const column = shape?.columns.find((c) => c.name === m.from);
+    if (!shape || !column) continue; // the planner reports it
+    catalog.rewrites ??= new Map();
+    catalog.rewrites.set(rewriteKey(m.table, m.from, m.to), await rewriteOnColumn(db, shape, m.from, m.to, m.type ?? column.type));
+  }
+  const targets = operations.flatMap((o) => o.drops?.(defaultSchema) ?? []);
+  if (targets.length === 0) return;
+  catalog.dependents = new Map();
+  const all: Dependent[] = [];
+  for (const t of targets) {
+    const deps = await findDependents(db, [t], { skipSchemas: [curtainSchema] });
+    catalog.dependents.set(describeTarget(t), deps);
+    all.push(...deps);
+    // A replaced view's own definition (owner, grants, options) is needed too.
+    if (t.kind === 'table') {
+      const { rows } = await db.query<{ oid: number }>(
+        `SELECT c.oid::int AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('v', 'm')`,
+        [t.schema, t.name],
+      );
+      if (rows[0]) all.push({ kind: 'view', schema: t.schema, name: t.name, on: '', certainty: 'depends', object: { catalog: 'pg_class', oid: rows[0].oid } });
+    }
+  }
+  catalog.definitions = await readDefinitions(db, all);
 }
 
 /**
@@ -48,8 +86,9 @@ export async function planMigration(operations: readonly Operation[], ctx: PlanM
  */
 export function planFromCatalog(operations: readonly Operation[], context: PlanContext): MigrationPlan {
   // A private copy: planning simulates each operation's effect for the next ones.
-  const catalog: Catalog = { tables: new Map(context.catalog.tables), indexes: new Map(context.catalog.indexes) };
-  const ctx: PlanContext = { ...context, catalog };
+  const catalog: Catalog = { ...context.catalog, tables: new Map(context.catalog.tables), indexes: new Map(context.catalog.indexes) };
+  const replacedViews = new Set(operations.flatMap((o) => (o.replacesView ? [o.replacesView(context.defaultSchema)] : [])));
+  const ctx: PlanContext = { ...context, catalog, replacedViews };
   const plans: OperationPlan[] = [];
   for (const o of operations) {
     o.validate(ctx);
@@ -70,6 +109,7 @@ function simulate(catalog: Catalog, p: OperationPlan): void {
 
 function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
   const plan = emptyPlan();
+  const first: Step[] = [];
   const pairs = new Map<string, { table: TableName; pairs: SyncPair[] }>();
   const tasks = new Map<string, BackfillTask[]>();
   for (const p of plans) {
@@ -88,6 +128,9 @@ function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
     }
     plan.touches.push(...p.touches);
     plan.affectedTables.push(...p.affectedTables);
+    plan.reads.push(...(p.reads ?? []));
+    plan.warnings.push(...(p.warnings ?? []));
+    first.push(...(p.contractFirst ?? []));
   }
   // Abort undoes operations in reverse order.
   for (const p of [...plans].reverse()) plan.abort.push(...p.abort);
@@ -107,7 +150,8 @@ function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
   // both sides filled; the triggers go in the same transaction that drops the old side,
   // so no writer ever meets the old column without the trigger that fills it.
   const validates = plan.contract.filter((x) => x.ownTransaction);
-  plan.contract = [...validates, ...drops, ...plan.contract.filter((x) => !x.ownTransaction)];
+  // View replacements run before any operation drops what the old view definitions read.
+  plan.contract = [...validates, ...drops, ...first, ...plan.contract.filter((x) => !x.ownTransaction)];
   plan.abort.unshift(...drops);
   plan.authority = (side) =>
     triggers.map((t) => step(`make the ${side} side authoritative in ${t.functionName}`, t.functionSql(side), 'none'));
@@ -123,6 +167,8 @@ function merge(ctx: PlanContext, plans: OperationPlan[]): MigrationPlan {
     });
   }
   plan.touches = [...new Set(plan.touches)];
+  plan.reads = [...new Set(plan.reads)].filter((r) => !plan.touches.includes(r));
+  plan.warnings = [...new Set(plan.warnings)];
   const seen = new Set<string>();
   plan.affectedTables = plan.affectedTables.filter((t) => !seen.has(tableKey(t)) && seen.add(tableKey(t)) !== undefined);
   return plan;

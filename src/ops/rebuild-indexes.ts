@@ -1,55 +1,104 @@
 /**
  * When a column is replaced by another (renameColumn, alterColumn with a
- * shadow), dropping the old one in contract would drop its indexes and unique
- * constraints too. We rebuild each on the new column CONCURRENTLY after the
- * backfill and, in contract, give it the original name back. Objects we
- * cannot rebuild faithfully are refused up front with their names.
+ * shadow), dropping the old one in contract would drop what is built on it.
+ * Everything that can be is rebuilt on the new column after the backfill and
+ * swapped in at contract under its original name:
+ *
+ * - indexes (plain, expression, partial, unique): CREATE INDEX CONCURRENTLY,
+ *   renamed (or attached as the unique constraint) after the drop;
+ * - CHECK constraints and foreign keys from this table: added NOT VALID,
+ *   VALIDATEd at contract (a scan under SHARE UPDATE EXCLUSIVE), renamed;
+ * - foreign keys of other tables referencing the column: added NOT VALID on
+ *   the new column once its unique index exists, validated, and the old one
+ *   dropped in the transaction that drops the old column, so a reference is
+ *   enforced by one of them at every moment.
+ *
+ * Expression and CHECK definitions are rewritten by PostgreSQL at plan time
+ * (db/rewrite.ts). What cannot move (a primary-key column, an exclusion
+ * constraint) is refused up front with its name.
  */
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
 import type { TableShape } from '../db/catalog.js';
 import { OperationError } from './errors.js';
-import { generatedName, qt, step } from './common.js';
+import { generatedName, qt, step, validateStep } from './common.js';
 import type { PlanContext, Step } from './operation.js';
 
-/** Steps rebuilding `from`'s indexes on `to`. */
+/** Steps rebuilding what is built on `from` on `to`. */
 export interface RebuiltIndexes {
   afterBackfill: Step[];
+  /** VALIDATE scans (own transactions) and drops of other tables' old foreign keys, before the old column goes. */
+  contractBefore: Step[];
   /** Run after the old column was dropped. */
   contractAfter: Step[];
   abort: Step[];
+  /** Columns of other tables whose foreign keys move: they read the column in flight. */
+  reads: string[];
 }
 
-/** Refuse what cannot move from `column` to a new column; return the index rebuilds. */
+/**
+ * The key of a column's rewritten definitions in the catalog.
+ *
+ * @example
+ * rewriteKey({ schema: 'public', name: 'users' }, 'email', 'email_address') // 'public.users:email->email_address'
+ */
+export function rewriteKey(t: { schema: string; name: string }, from: string, to: string): string {
+  return `${t.schema}.${t.name}:${from}->${to}`;
+}
+
+/** Refuse what cannot move from `column` to a new column; return the rebuild steps. */
 export function rebuildIndexes(ctx: PlanContext, label: string, table: TableShape, from: string, to: string): RebuiltIndexes {
   const t = { schema: table.schema, name: table.name };
-  const out: RebuiltIndexes = { afterBackfill: [], contractAfter: [], abort: [] };
+  const out: RebuiltIndexes = { afterBackfill: [], contractBefore: [], contractAfter: [], abort: [], reads: [] };
+  const rewrites = ctx.catalog.rewrites?.get(rewriteKey(t, from, to));
+  const rewritten = (key: string, what: string): string => {
+    const r = rewrites?.get(key);
+    if (r === undefined) {
+      throw new OperationError(label, `column "${from}" is used by ${what}, which can only be moved to the new column when planned against the database`);
+    }
+    if (r instanceof Error) throw new OperationError(label, `column "${from}" is used by ${what}, which does not fit the new column: ${r.message}`);
+    return r;
+  };
   if (table.primaryKey.includes(from)) {
     throw new OperationError(label, `column "${from}" is part of the primary key of ${table.schema}.${table.name}; curtain cannot replace a primary-key column online`, 'add a new table or key with createTable/addColumn instead');
   }
+  const taken = new Set(table.constraints.map((k) => k.name));
+  const tmpName = (base: string) => generatedName('_curtain_k', ctx.migration, base);
   for (const k of table.constraints) {
     if (!k.columns.includes(from)) continue;
-    if (k.type === 'check' || k.type === 'foreign key' || k.type === 'exclusion') {
-      throw new OperationError(label, `column "${from}" is used by ${k.type} constraint ${k.name} (${k.definition}), which curtain cannot move to the new column yet`, 'drop the constraint first (op.sql), then re-add it with the column options');
+    if (k.type === 'exclusion') {
+      throw new OperationError(
+        label,
+        `column "${from}" is used by exclusion constraint ${k.name} (${k.definition}); PostgreSQL cannot build an exclusion constraint without blocking writes for the whole build, so curtain does not move it`,
+        'drop the constraint first (op.sql), and add it back on the new column in a maintenance window',
+      );
+    }
+    if (k.type === 'check') {
+      const def = rewritten(`check:${k.name}`, `check constraint ${k.name} (${k.definition})`);
+      moveConstraint(k.name, qt(t), `${def}`, 'ACCESS EXCLUSIVE');
+    } else if (k.type === 'foreign key') {
+      const cols = k.columns.map((c) => quoteIdent(c === from ? to : c)).join(', ');
+      const rest = k.definition.slice(k.definition.indexOf(' REFERENCES '));
+      moveConstraint(k.name, qt(t), `FOREIGN KEY (${cols})${rest.replace(/ NOT VALID$/, '')}`, 'SHARE ROW EXCLUSIVE');
     }
   }
-  for (const k of table.referencedBy) {
-    if (k.columns.includes(from)) {
-      throw new OperationError(label, `column "${from}" is referenced by foreign key ${k.name} of ${k.references}; curtain cannot move it`);
-    }
-  }
+  const indexSteps: Step[] = [];
   for (const i of table.indexes) {
     if (!i.uses.includes(from) && !i.columns.includes(from)) continue;
-    if (!i.simple) {
-      throw new OperationError(label, `column "${from}" is used by index ${i.name} (${i.definition}), which curtain cannot rebuild on the new column (only plain btree indexes)`);
-    }
-    if (!i.columns.includes(from)) continue;
     const tmp = generatedName('_curtain_ix', ctx.migration, i.name);
-    const cols = i.columns.map((c) => quoteIdent(c === from ? to : (c as string))).join(', ');
     const q = quoteQualified(t.schema, tmp);
-    out.afterBackfill.push(
+    let body: string;
+    if (i.simple) {
+      body = `(${i.columns.map((c) => quoteIdent(c === from ? to : (c as string))).join(', ')})`;
+    } else if (i.constraint) {
+      // Exclusion constraints were refused above; a unique constraint's index with INCLUDE or DESC lands here.
+      throw new OperationError(label, `column "${from}" is used by index ${i.name} of constraint ${i.constraint} (${i.definition}), which curtain cannot re-attach to a rebuilt index`);
+    } else {
+      body = rewritten(`index:${i.name}`, `index ${i.name} (${i.definition})`);
+    }
+    indexSteps.push(
       step(
         `rebuild index ${i.name} on ${to} concurrently`,
-        `CREATE ${i.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY ${quoteIdent(tmp)} ON ${qt(t)} (${cols})`,
+        `CREATE ${i.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY ${quoteIdent(tmp)} ON ${qt(t)} ${body}`,
         'SHARE UPDATE EXCLUSIVE',
         false,
         `DROP INDEX CONCURRENTLY IF EXISTS ${q}`,
@@ -62,5 +111,42 @@ export function rebuildIndexes(ctx: PlanContext, label: string, table: TableShap
         : step(`give the rebuilt index its name ${i.name}`, `ALTER INDEX ${q} RENAME TO ${quoteIdent(i.name)}`, 'ACCESS EXCLUSIVE'),
     );
   }
+  // Indexes first: a moved foreign key of another table needs the rebuilt unique index.
+  out.afterBackfill.unshift(...indexSteps);
+  for (const k of table.referencedBy) {
+    if (!k.columns.includes(from)) continue;
+    const other = k.references!;
+    const head = k.definition.slice(0, k.definition.indexOf(' REFERENCES '));
+    const afterRef = k.definition.slice(k.definition.indexOf(' REFERENCES ') + ' REFERENCES '.length);
+    const rest = afterRef.slice(afterRef.indexOf(')') + 1).replace(/ NOT VALID$/, '');
+    const cols = k.columns.map((c) => quoteIdent(c === from ? to : c)).join(', ');
+    const tmp = tmpName(k.name);
+    out.afterBackfill.push(
+      step(
+        `add foreign key ${k.name} of ${other} on ${to} (not valid)`,
+        `ALTER TABLE ${other} ADD CONSTRAINT ${quoteIdent(tmp)} ${head} REFERENCES ${qt(t)} (${cols})${rest} NOT VALID`,
+        'SHARE ROW EXCLUSIVE',
+      ),
+    );
+    out.contractBefore.push(
+      validateStep(`validate foreign key ${k.name} of ${other} on ${to}`, other, tmp),
+      step(`drop the old foreign key ${k.name} of ${other}`, `ALTER TABLE ${other} DROP CONSTRAINT ${quoteIdent(k.name)}`, 'SHARE ROW EXCLUSIVE'),
+    );
+    out.contractAfter.push(step(`give foreign key ${k.name} of ${other} its name back`, `ALTER TABLE ${other} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(k.name)}`, 'ACCESS EXCLUSIVE'));
+    out.abort.unshift(step(`drop foreign key ${tmp} of ${other}`, `ALTER TABLE ${other} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}`, 'SHARE ROW EXCLUSIVE'));
+    out.reads.push(`${other}.*`);
+  }
   return out;
+
+  function moveConstraint(name: string, on: string, definition: string, lock: 'ACCESS EXCLUSIVE' | 'SHARE ROW EXCLUSIVE'): void {
+    let tmp = tmpName(name);
+    for (let n = 1; taken.has(tmp); n++) tmp = tmpName(`${name}_${n}`);
+    taken.add(tmp);
+    // After the backfill: a NOT VALID constraint still checks every later write of a row, and rows not yet
+    // backfilled hold NULL in the new column.
+    out.afterBackfill.push(step(`rebuild constraint ${name} on ${to} (not valid)`, `ALTER TABLE ${on} ADD CONSTRAINT ${quoteIdent(tmp)} ${definition} NOT VALID`, lock));
+    out.contractBefore.push(validateStep(`validate rebuilt constraint ${name}`, on, tmp));
+    out.contractAfter.push(step(`give constraint ${name} its name back`, `ALTER TABLE ${on} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(name)}`, 'ACCESS EXCLUSIVE'));
+    out.abort.push(step(`drop rebuilt constraint ${tmp}`, `ALTER TABLE ${on} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}`, lock));
+  }
 }

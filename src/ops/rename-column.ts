@@ -1,6 +1,7 @@
 import { quoteIdent } from '../db/identifiers.js';
 import { emptyOperationPlan, identSchema, parseOptions, qt, requireColumn, requireNoColumn, requireTable, step, tableName, tableRefSchema, touch } from './common.js';
 import { constraintSteps } from './constraints.js';
+import { moveDependents, qualified } from './dependents.js';
 import { OperationError } from './errors.js';
 import type { Operation } from './operation.js';
 import { rebuildIndexes } from './rebuild-indexes.js';
@@ -25,6 +26,8 @@ export function renameColumn(table: string, from: string, to: string): Operation
     kind: 'renameColumn',
     label,
     needs: (s) => ({ tables: [tableName(table, s)] }),
+    drops: (s) => [{ kind: 'column', ...qualified(tableName(table, s)), column: from }],
+    moves: (s) => [{ table: tableName(table, s), from, to }],
     validate(ctx) {
       const shape = requireTable(ctx, label, tableName(table, ctx.defaultSchema));
       const c = requireColumn(label, shape, from);
@@ -33,6 +36,7 @@ export function renameColumn(table: string, from: string, to: string): Operation
         throw new OperationError(label, `column "${from}" is ${c.identity ? 'an identity' : 'a generated'} column; curtain cannot keep a copy of it in sync`);
       }
       rebuildIndexes(ctx, label, shape, from, to); // throws on what cannot move
+      moveDependents(ctx, label, { table: tableName(table, ctx.defaultSchema), from, to, final: to });
     },
     plan(ctx) {
       const t = tableName(table, ctx.defaultSchema);
@@ -56,12 +60,21 @@ export function renameColumn(table: string, from: string, to: string): Operation
       const ix = rebuildIndexes(ctx, label, shape, from, to);
       p.expand.push(...k.expand);
       p.afterBackfill.push(...k.afterBackfill, ...ix.afterBackfill);
-      p.contract.push(...k.contractBefore, step(`drop column ${t.name}.${from}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(from)}`, 'ACCESS EXCLUSIVE'), ...ix.contractAfter);
+      // Views, SQL functions, policies, triggers and rules on the old column are re-created on the new one.
+      const moved = moveDependents(ctx, label, { table: t, from, to, final: to });
+      p.warnings = moved.warnings;
+      p.contract.push(
+        ...k.contractBefore,
+        ...ix.contractBefore,
+        ...(moved.contract ?? [step(`drop column ${t.name}.${from}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(from)}`, 'ACCESS EXCLUSIVE')]),
+        ...ix.contractAfter,
+      );
       if (a.default !== undefined && a.defaultVolatile) {
         p.contract.push(step(`set default of ${t.name}.${to}`, `ALTER TABLE ${qt(t)} ALTER COLUMN ${quoteIdent(to)} SET DEFAULT ${a.default}`, 'ACCESS EXCLUSIVE'));
       }
       p.abort.push(...ix.abort, step(`drop column ${t.name}.${to}`, `ALTER TABLE ${qt(t)} DROP COLUMN IF EXISTS ${quoteIdent(to)}`, 'ACCESS EXCLUSIVE'));
       p.touches.push(touch(t, from), touch(t, to));
+      p.reads = ix.reads;
       p.affectedTables.push(t);
       p.addsColumns = [{ table: t, name: to, type: a.type, ...(def !== undefined ? { default: def } : {}), notNull: false }];
       return p;

@@ -21,15 +21,19 @@ export type Expression = SqlExpression | string;
 /**
  * Template tag for SQL expressions in migrations. Interpolated strings become
  * quoted literals, numbers and booleans are inlined, nested `sql` fragments
- * are spliced as-is and `sql.ident(name)` is quoted as an identifier.
+ * are spliced as-is and `sql.ident(name)` is quoted as an identifier. The
+ * text is taken as written (like `String.raw`): backslashes reach PostgreSQL
+ * unchanged, so `sql\`name ~ '^[0-9]+\s*'\`` means what it says.
  *
  * @example
  * op.addColumn('users', { name: 'first_name', type: 'text', up: sql`split_part(full_name, ${' '}, 1)` });
  */
 export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): SqlExpression {
-  let text = strings[0] ?? '';
+  // The raw strings: the cooked ones would turn '\s' into 's' and '\d' into 'd'.
+  const parts = strings.raw;
+  let text = parts[0] ?? '';
   values.forEach((v, i) => {
-    text += render(v) + (strings[i + 1] ?? '');
+    text += render(v) + (parts[i + 1] ?? '');
   });
   return { kind: 'curtain.sql', sql: text };
 }

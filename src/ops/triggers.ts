@@ -170,7 +170,9 @@ export function dualWriteTrigger(migration: string, table: TableShape, pairs: Sy
     },
     createTriggerSql:
       `CREATE TRIGGER ${quoteIdent(triggerName)} BEFORE INSERT OR UPDATE OF ${watched.map(quoteIdent).join(', ')} ON ${qtable}` +
-      ` FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+      ` FOR EACH ROW EXECUTE FUNCTION ${fn}();\n` +
+      // Writers running as replica (logical replication apply, tools that skip triggers that way) are dual-written too.
+      `ALTER TABLE ${qtable} ENABLE ALWAYS TRIGGER ${quoteIdent(triggerName)}`,
     dropSql: `DROP TRIGGER IF EXISTS ${quoteIdent(triggerName)} ON ${qtable};\nDROP FUNCTION IF EXISTS ${fn}()`,
   };
 }

@@ -138,11 +138,14 @@ export async function installProbe(q: pg.ClientBase | pg.Pool, curtainSchema = '
     await q.query(
       `CREATE TRIGGER resilience_probe AFTER INSERT OR UPDATE OR DELETE ON ${s}.${quoteIdent(table)} FOR EACH STATEMENT EXECUTE FUNCTION ${p}.announce()`,
     );
+    // Backfill batches run in replica mode (user triggers skipped): the probes fire anyway.
+    await q.query(`ALTER TABLE ${s}.${quoteIdent(table)} ENABLE ALWAYS TRIGGER resilience_probe`);
   }
   await q.query(`DROP TRIGGER IF EXISTS resilience_probe_log ON ${s}.backfill_checkpoints`);
   await q.query(
     `CREATE TRIGGER resilience_probe_log AFTER INSERT OR UPDATE ON ${s}.backfill_checkpoints FOR EACH ROW EXECUTE FUNCTION ${p}.log_checkpoint()`,
   );
+  await q.query(`ALTER TABLE ${s}.backfill_checkpoints ENABLE ALWAYS TRIGGER resilience_probe_log`);
 }
 
 /** A committed curtain transaction seen by the probe. */

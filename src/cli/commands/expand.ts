@@ -12,13 +12,15 @@ export function register(program: Command): void {
     .option('--batch-size <rows>', 'backfill batch size (default: adaptive to ~200 ms per batch)')
     .option('--batch-delay <duration>', 'pause between backfill batches, e.g. 50ms')
     .option('--no-lint', 'skip the safety rules (needs --yes)')
-    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string; lint: boolean }, command: Command) => {
+    .option('--fire-user-triggers', "let the table's own triggers fire for every backfilled row when the role cannot skip them")
+    .action(async (name: string | undefined, opts: { batchSize?: string; batchDelay?: string; lint: boolean; fireUserTriggers?: boolean }, command: Command) => {
       const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
       if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError('--batch-size must be a positive whole number');
       const batchDelayMs = opts.batchDelay === undefined ? undefined : parseDuration(opts.batchDelay, '--batch-delay');
       await withContext(command, async (ctx) => {
         if (!opts.lint && !ctx.globals.yes) throw new UsageError('--no-lint skips the safety rules; add --yes to confirm');
-        const { migrator, finish } = migratorFor(ctx);
+        const config = opts.fireUserTriggers ? { ...ctx.config, backfill: { ...ctx.config.backfill, fireUserTriggers: true } } : ctx.config;
+        const { migrator, finish } = migratorFor({ ...ctx, config });
         try {
           printTransitions(ctx.out, 'expand', await migrator.expand(name, { batchSize, batchDelayMs, lint: opts.lint }));
         } finally {

@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { findingsToJson, formatFindings, lintSql, summarize, type Finding, type Phase } from '../../lint/index.js';
 import { lintMigration } from '../../migration/lint.js';
 import { checksumOf, discoverMigrations, type MigrationFile } from '../../migration/loader.js';
+import { listRecords } from '../../store/migrations.js';
 import { ensureStore } from '../../store/store.js';
 import { configFor, globalsOf } from '../context.js';
 import { Output } from '../output.js';
@@ -58,7 +59,11 @@ export function register(program: Command): void {
         out.info(out.color.dim('no database configured: linting the SQL written in the migrations only (set DATABASE_URL to also lint the SQL they generate)'));
       }
       try {
-        for (const target of targets) findings.push(...(await lintMigration(target, { pool: database?.pool, schema: config.schema })));
+        // Applied migrations are linted from their stored plan, for the phases still ahead only.
+        const records = database ? new Map((await listRecords(database.pool, config.schema)).map((r) => [r.name, r])) : new Map();
+        for (const target of targets) {
+          findings.push(...(await lintMigration(target, { pool: database?.pool, schema: config.schema, record: records.get(target.name), fireUserTriggers: config.backfill.fireUserTriggers })));
+        }
       } finally {
         await database?.close();
       }

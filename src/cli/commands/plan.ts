@@ -22,6 +22,7 @@ export function register(program: Command): void {
 function print(out: Output, p: PlannedMigration): void {
   const c = out.color;
   out.line(c.bold(`${p.name}`) + c.dim(`  (${p.phase}, flag ${p.flag}${p.kind === 'code' ? ', code migration' : ''})`));
+  for (const w of p.warnings) out.line(`  ${c.yellow('warning')} ${w}`);
   for (const { command, steps } of p.phases) {
     out.line(`  ${c.cyan(`migrate ${command === 'switch-off' ? 'switch --off' : command}`)}`);
     steps.forEach((s, i) => {
@@ -31,6 +32,7 @@ function print(out: Output, p: PlannedMigration): void {
       if (s.kind === 'backfill') out.line(`        ${c.dim(Object.entries(s.task.set).map(([k, v]) => `${k} = ${v}`).join(', '))}`);
     });
   }
+  for (const w of p.warnings) out.line(`  ${c.yellow('warning')} ${w}`);
   if (p.kind === 'code') out.line(`  ${c.dim('no schema changes: expand creates the flag, switch flips it, contract retires it')}`);
 }
 

@@ -11,6 +11,8 @@ export const createIndexNonConcurrently: RuleDefinition = {
     if (!('IndexStmt' in stmt)) return [];
     const s = stmt.IndexStmt;
     if (s.concurrent || ctx.isNewTable(s.relation?.schemaname, s.relation?.relname ?? '')) return [];
+    // ON ONLY a partitioned table builds nothing: the partitions' indexes are built CONCURRENTLY and attached.
+    if (s.relation && !s.relation.inh) return [];
     return [{ message: `index ${s.idxname ?? '(unnamed)'} on ${qualifiedName(s.relation)} is built without CONCURRENTLY` }];
   },
 };

@@ -28,7 +28,7 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
   let program: Program;
   if (!admitted.run.resumes) {
     await assertFlagFree(ctx, migration);
-    program = await programFor(migration, pool, schema);
+    program = await programFor(migration, pool, schema, { fireUserTriggers: config.backfill.fireUserTriggers });
     assertNoOverlap(project, entry, program);
     if (ctx.lint !== false) await assertLintClean(migration, 'expand', program);
     await clearSteps(pool, schema, entry.name, ['expand']);
@@ -131,10 +131,15 @@ async function assertFlagFree(ctx: LifecycleContext, migration: LoadedMigration)
 
 /** Two in-flight migrations must not change the same column: the second is refused, naming the first. */
 function assertNoOverlap(project: Project, entry: MigrationEntry, program: Program): void {
-  const mine = new Set(program.touches);
+  // What this migration changes or builds objects over, against what the others change (and the reverse).
+  const mine = new Set([...program.touches, ...program.reads]);
+  const changing = new Set(program.touches);
   for (const other of project.inFlight()) {
     if (other.name === entry.name || !other.record) continue;
-    const shared = other.record.touches.filter((t) => mine.has(t) || overlapsTable(t, mine));
+    const shared = [
+      ...other.record.touches.filter((t) => mine.has(t) || overlapsTable(t, mine)),
+      ...((other.record.plan as { reads?: string[] }).reads ?? []).filter((t) => changing.has(t) || overlapsTable(t, changing)),
+    ];
     if (shared.length > 0) {
       throw new GuardRefusal(
         'no-overlap',

@@ -32,7 +32,9 @@ async function prepare(pool: pg.Pool, ddl: string, ops: Operation[]): Promise<{ 
       INSERT INTO bf.hits VALUES (NEW.k::text, 1) ON CONFLICT (k) DO UPDATE SET n = bf.hits.n + 1;
       RETURN NULL;
     END $$;
-    CREATE TRIGGER zz_count AFTER UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.count_hit();`);
+    CREATE TRIGGER zz_count AFTER UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.count_hit();
+    -- The backfill skips user triggers (replica mode); this probe is made to fire anyway.
+    ALTER TABLE bf.t ENABLE ALWAYS TRIGGER zz_count;`);
   const plan = await planMigration(ops, { db: pool, migration, flag: migration, schema: CURTAIN });
   await applySteps(pool, plan.expand);
   return { plan, migration };
@@ -108,7 +110,7 @@ describe('runBackfill', () => {
     const victim = (await pool.query(`SELECT id::text AS id FROM bf.t WHERE w IS NULL ORDER BY id OFFSET 150 LIMIT 1`)).rows[0].id as string;
     await pool.query(`CREATE FUNCTION bf.boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
       IF NEW.id = '${victim}' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
-      CREATE TRIGGER boom BEFORE UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.boom();`);
+      CREATE TRIGGER boom BEFORE UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.boom(); ALTER TABLE bf.t ENABLE ALWAYS TRIGGER boom;`);
     await expect(runBackfill(pool, task, { schema: CURTAIN, migration, batchSize: 100 })).rejects.toThrow(/boom/);
     // The batch holding the victim (the second of this run) rolled back, checkpoint included.
     expect(await readCheckpoint(pool, CURTAIN, migration, 'bf.t')).toMatchObject({ rowsDone: 400, done: false });
@@ -129,7 +131,7 @@ describe('runBackfill', () => {
        INSERT INTO bf.t SELECT i, i FROM generate_series(1, 500) i;
        CREATE FUNCTION bf.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
          IF NEW.id = 250 THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$;
-       CREATE TRIGGER slow BEFORE UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.slow()`,
+       CREATE TRIGGER slow BEFORE UPDATE ON bf.t FOR EACH ROW EXECUTE FUNCTION bf.slow(); ALTER TABLE bf.t ENABLE ALWAYS TRIGGER slow`,
       [op.addColumn('bf.t', { name: 'w', type: 'int', up: sql`v * 3` })],
     );
     const task = plan.backfill[0]!;

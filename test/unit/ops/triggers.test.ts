@@ -38,9 +38,10 @@ describe('dualWriteTrigger', () => {
     expect(v).toContain('_curtain_o0 := NOT _curtain_n0;');
   });
 
-  it('fires only on UPDATE OF the involved columns', () => {
+  it('fires only on UPDATE OF the involved columns, and for replica-mode writers too', () => {
     expect(trg.createTriggerSql).toBe(
-      `CREATE TRIGGER "_curtain_dw_m1" BEFORE INSERT OR UPDATE OF "a", "b" ON "public"."t" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_m1_t"()`,
+      `CREATE TRIGGER "_curtain_dw_m1" BEFORE INSERT OR UPDATE OF "a", "b" ON "public"."t" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_m1_t"();\n` +
+        `ALTER TABLE "public"."t" ENABLE ALWAYS TRIGGER "_curtain_dw_m1"`,
     );
   });
 });
