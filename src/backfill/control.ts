@@ -5,6 +5,7 @@
  * write it; every change names its actor and lands in the migration's
  * timeline. The backfill reports why it waits (`throttled`) in the same row.
  */
+import { isExpanding, isInFlight, phaseOf } from '../migration/machine.js';
 import type pg from 'pg';
 import { quoteIdent } from '../db/identifiers.js';
 import { transaction, type Queryable } from '../db/queryable.js';
@@ -102,10 +103,11 @@ export async function setBackfillControl(
   return transaction(pool, async (tx) => {
     const record = await getRecord(tx, schema, migration);
     if (!record) throw new UnknownMigrationError(migration);
-    if (record.phase !== 'expanding') {
+    const phase = phaseOf(record.phase);
+    if (!isExpanding(phase)) {
       throw new UsageError(
-        `${migration} is ${record.phase}: only an expanding migration has a backfill to steer`,
-        record.phase === 'expanded' || record.phase === 'switched' ? 'its backfill is already done' : 'see "migrate status"',
+        `${migration} is ${phase}: only an expanding migration has a backfill to steer`,
+        isInFlight(phase) ? 'its backfill is already done' : 'see "migrate status"',
       );
     }
     const s = quoteIdent(schema);

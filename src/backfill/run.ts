@@ -12,6 +12,8 @@ import { isDataError, locateFailingRow, type FailedBatch } from './failing-row.j
 
 export type { BlockingSession };
 import { canSkipUserTriggers } from './user-triggers.js';
+import { createPacer } from './pacing.js';
+import type { ThrottleOptions } from './throttle.js';
 
 /** A progress event, after every batch. */
 export interface BackfillProgress {
@@ -24,6 +26,8 @@ export interface BackfillProgress {
   etaSeconds: number | null;
   /** Set while the current batch waits for row locks: who holds them. */
   waitingFor?: BlockingSession;
+  /** Set while the backfill waits before its next batch: paused, or throttled (replica lag, load, the throttle query). */
+  throttled?: string;
 }
 
 export interface BackfillOptions {
@@ -53,6 +57,8 @@ export interface BackfillOptions {
   fence?: (tx: pg.PoolClient) => Promise<void>;
   /** Stop after the current batch; the checkpoint lets a rerun resume. */
   signal?: AbortSignal;
+  /** Throttle between batches (replica lag, throttle query, load): see throttle.ts. Live control (pause, batch size) is always read. */
+  throttle?: ThrottleOptions;
   onProgress?(e: BackfillProgress): void;
 }
 
@@ -127,93 +133,109 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
     };
   };
 
-  for (;;) {
-    if (opts.signal?.aborted) return result;
-    const t0 = Date.now();
-    const batch: FailedBatch =
-      keys.length > 0
-        ? { after: cp.lastKey, size }
-        : (() => {
-            const from = cp.lastKey === null ? 0 : Number(cp.lastKey[0]);
-            return { fromPage: from, toPage: from + Math.max(1, Math.round(size / rowsPerPage)) };
-          })();
-    // Who holds the rows this batch waits for, so the user can act on it.
-    let batchPid: number | undefined;
-    let blocker: BlockingSession | undefined;
-    let waitingSince: number | undefined;
-    const watcher = watchBlockers(pool, () => batchPid, (b) => {
-      waitingSince ??= t0;
-      blocker = { ...b, waitedMs: Date.now() - waitingSince };
-      opts.onProgress?.(progress(blocker));
-    });
-    let next: { cp: Checkpoint; written: number };
-    try {
-      next = await transaction(
-        pool,
-        async (tx) => {
-          batchPid = (tx as pg.PoolClient & { processID?: number }).processID;
-          await opts.fence?.(tx);
-          let n: number;
-          let written: number;
-          let lastKey: string[] | null;
-          let done: boolean;
-          if ('after' in batch) {
-            const after = batch.after !== null;
-            const { rows } = await tx.query(keysetBatchSql(task, keys, size, after), after ? batch.after! : []);
-            n = rows[0].n;
-            written = rows[0].written;
-            lastKey = rows[0].last ?? cp.lastKey;
-            done = n < size;
-          } else {
-            const { rows } = await tx.query(ctidBatchSql(task), [batch.fromPage, batch.toPage]);
-            n = rows[0].n;
-            written = rows[0].written;
-            lastKey = [String(batch.toPage)];
-            done = batch.toPage > pages;
-            if (done) written += await sweep(tx, task, size);
-          }
-          const updated: Checkpoint = { lastKey, rowsDone: cp.rowsDone + n, rowsTotal: cp.rowsTotal, done };
-          await writeCheckpoint(tx, opts.schema, opts.migration, table, updated);
-          return { cp: updated, written };
-        },
-        {
-          // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
-          settings,
-          retries,
-          signal: opts.signal,
-          onRetry: (e) => {
-            waitingSince ??= t0;
-            const waited = Date.now() - waitingSince;
-            if (waited + e.delayMs > maxWaitMs) throw paused(table, keys, cp, `waited ${Math.round(waited / 1000)} s for row locks${held(blocker)}`);
+  const pacer = await createPacer(pool, {
+    schema: opts.schema,
+    migration: opts.migration,
+    throttle: opts.throttle,
+    signal: opts.signal,
+    onWait: (reason) => opts.onProgress?.({ ...progress(), ...(reason ? { throttled: reason } : {}) }),
+  });
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) return result;
+      // Paused or throttled: wait here, between batches, holding nothing.
+      const pace = await pacer.beforeBatch();
+      if (opts.signal?.aborted) return result;
+      if (pace.batchSize !== undefined) size = pace.batchSize;
+      const t0 = Date.now();
+      const batch: FailedBatch =
+        keys.length > 0
+          ? { after: cp.lastKey, size }
+          : (() => {
+              const from = cp.lastKey === null ? 0 : Number(cp.lastKey[0]);
+              return { fromPage: from, toPage: from + Math.max(1, Math.round(size / rowsPerPage)) };
+            })();
+      // Who holds the rows this batch waits for, so the user can act on it.
+      let batchPid: number | undefined;
+      let blocker: BlockingSession | undefined;
+      let waitingSince: number | undefined;
+      const watcher = watchBlockers(pool, () => batchPid, (b) => {
+        waitingSince ??= t0;
+        blocker = { ...b, waitedMs: Date.now() - waitingSince };
+        opts.onProgress?.(progress(blocker));
+      });
+      let next: { cp: Checkpoint; written: number };
+      try {
+        next = await transaction(
+          pool,
+          async (tx) => {
+            batchPid = (tx as pg.PoolClient & { processID?: number }).processID;
+            await opts.fence?.(tx);
+            let n: number;
+            let written: number;
+            let lastKey: string[] | null;
+            let done: boolean;
+            if ('after' in batch) {
+              const after = batch.after !== null;
+              const { rows } = await tx.query(keysetBatchSql(task, keys, size, after), after ? batch.after! : []);
+              n = rows[0].n;
+              written = rows[0].written;
+              lastKey = rows[0].last ?? cp.lastKey;
+              done = n < size;
+            } else {
+              const { rows } = await tx.query(ctidBatchSql(task), [batch.fromPage, batch.toPage]);
+              n = rows[0].n;
+              written = rows[0].written;
+              lastKey = [String(batch.toPage)];
+              done = batch.toPage > pages;
+              if (done) written += await sweep(tx, task, size);
+            }
+            const updated: Checkpoint = { lastKey, rowsDone: cp.rowsDone + n, rowsTotal: cp.rowsTotal, done };
+            await writeCheckpoint(tx, opts.schema, opts.migration, table, updated);
+            return { cp: updated, written };
           },
-        },
-      );
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const locked = code === LOCK_NOT_AVAILABLE || code === DEADLOCK;
-      // Stopped by the signal while waiting: the checkpoint is where the last batch left it.
-      if (locked && opts.signal?.aborted) return result;
-      if (locked) throw paused(table, keys, cp, `could not get the row locks in ${retries + 1} attempt${retries === 0 ? '' : 's'}${held(blocker)}`);
-      if (isDataError(err)) {
-        const row = await locateFailingRow(pool, task, keys, batch, settings).catch(() => undefined);
-        if (row) throw new BackfillRowError(table, row, err);
+          {
+            // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
+            settings,
+            retries,
+            signal: opts.signal,
+            onRetry: (e) => {
+              waitingSince ??= t0;
+              const waited = Date.now() - waitingSince;
+              if (waited + e.delayMs > maxWaitMs) throw paused(table, keys, cp, `waited ${Math.round(waited / 1000)} s for row locks${held(blocker)}`);
+            },
+          },
+        );
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const locked = code === LOCK_NOT_AVAILABLE || code === DEADLOCK;
+        // Stopped by the signal while waiting: the checkpoint is where the last batch left it.
+        if (locked && opts.signal?.aborted) return result;
+        if (locked) throw paused(table, keys, cp, `could not get the row locks in ${retries + 1} attempt${retries === 0 ? '' : 's'}${held(blocker)}`);
+        if (isDataError(err)) {
+          const row = await locateFailingRow(pool, task, keys, batch, settings).catch(() => undefined);
+          if (row) throw new BackfillRowError(table, row, err);
+        }
+        throw err;
+      } finally {
+        watcher.stop();
       }
-      throw err;
-    } finally {
-      watcher.stop();
+      cp = next.cp;
+      result.batches++;
+      result.rowsDone = cp.rowsDone;
+      result.rowsWritten += next.written;
+      result.done = cp.done;
+      opts.onProgress?.(progress());
+      if (cp.done) return result;
+      if (opts.batchSize === undefined && pace.batchSize === undefined) {
+        const took = Math.max(1, Date.now() - t0);
+        size = Math.min(50_000, Math.max(100, Math.round(size * Math.min(2, Math.max(0.5, target / took)))));
+      }
+      const delay = pace.batchDelayMs ?? opts.batchDelayMs;
+      if (delay) await sleep(delay, opts.signal);
     }
-    cp = next.cp;
-    result.batches++;
-    result.rowsDone = cp.rowsDone;
-    result.rowsWritten += next.written;
-    result.done = cp.done;
-    opts.onProgress?.(progress());
-    if (cp.done) return result;
-    if (opts.batchSize === undefined) {
-      const took = Math.max(1, Date.now() - t0);
-      size = Math.min(50_000, Math.max(100, Math.round(size * Math.min(2, Math.max(0.5, target / took)))));
-    }
-    if (opts.batchDelayMs) await sleep(opts.batchDelayMs, opts.signal);
+  } finally {
+    await pacer.close();
   }
 }
 

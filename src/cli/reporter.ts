@@ -44,6 +44,11 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
         return;
       }
       lastBlocker = '';
+      if (p.throttled) {
+        stopBar();
+        out.info(`  ${c.yellow('⏸')} backfill ${p.table}: ${p.throttled}, ${p.rowsDone}/${p.rowsTotal} rows so far`);
+        return;
+      }
       if (out.interactive) {
         if (!bar || barTable !== p.table) {
           stopBar();

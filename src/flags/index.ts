@@ -57,7 +57,7 @@ export {
 export { parseConstraint, parseSubjects, parseTargeting, TargetingSyntaxError, type ParsedTargeting } from './targeting-syntax.js';
 export { targetFlag, type TargetFlagInput } from './target.js';
 export { retireFlag, type RetireOptions, type RetireResult } from './retire.js';
-export { assertFlagWritable, changeFlag, FLAG_OWNING_PHASES } from './ownership.js';
+export { assertFlagWritable, changeFlag } from './ownership.js';
 export { findFlagReferences, type FlagReference } from './references.js';
 export { globFiles, globToRegExp } from './glob.js';
 export { generateFlagTypes, type CodegenOptions } from './codegen.js';

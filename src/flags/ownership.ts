@@ -11,10 +11,9 @@ import { quoteIdent } from '../db/identifiers.js';
 import type { Queryable } from '../db/queryable.js';
 import { transaction } from '../db/transaction.js';
 import { GuardRefusal } from '../errors.js';
+import { describe, isInFlight, outcome, phaseOf, runs, TERMINAL, type StoredPhase } from '../migration/machine.js';
 import { setFlag, type ChangeMeta, type FlagPatch, type FlagRow } from './store.js';
 
-/** Phases in which only the lifecycle moves the flag. */
-export const FLAG_OWNING_PHASES = ['expanding', 'expanded', 'switched', 'contracting', 'aborting'] as const;
 
 /**
  * Refuse (GuardRefusal, exit 3) a hand-made change of `key` while a migration
@@ -35,27 +34,24 @@ export async function assertFlagWritable(q: Queryable, schema: string, key: stri
       ORDER BY m.created_at DESC FOR SHARE OF m`,
     [key],
   );
-  const owner = rows.find((r) => (FLAG_OWNING_PHASES as readonly string[]).includes(r.phase)) ?? rows.find((r) => r.phase === 'contracted');
+  // While a migration is in flight only its lifecycle moves the flag; at the end of the lifecycle it is locked on.
+  const phased = rows.map((r) => ({ name: r.name, phase: phaseOf(r.phase as StoredPhase) }));
+  const owner = phased.find((r) => isInFlight(r.phase)) ?? phased.find((r) => TERMINAL.includes(r.phase));
   if (!owner) return;
   const { name, phase } = owner;
-  switch (phase) {
-    case 'contracted':
-      throw new GuardRefusal(
-        'flag-owned',
-        `flag ${key} is locked on since migration ${name} was contracted`,
-        `remove the code that reads it, then "migrate flags retire ${key}"`,
-      );
-    case 'contracting':
-      throw new GuardRefusal('flag-owned', `flag ${key} belongs to migration ${name}, which is contracting`, `finish it with "migrate contract ${name}"`);
-    case 'aborting':
-      throw new GuardRefusal('flag-owned', `flag ${key} belongs to migration ${name}, which is aborting`, `finish it with "migrate abort ${name}"`);
-    default:
-      throw new GuardRefusal(
-        'flag-owned',
-        `flag ${key} belongs to migration ${name}, which is ${phase}: its flag moves only through switch`,
-        `use "migrate switch ${name}" (--percent <n> for a partial rollout, --off to turn it back off)`,
-      );
+  if (TERMINAL.includes(phase)) {
+    throw new GuardRefusal('flag-owned', `flag ${key} is locked on since migration ${name} was contracted`, `remove the code that reads it, then "migrate flags retire ${key}"`);
   }
+  if (runs('switch', phase)) {
+    throw new GuardRefusal(
+      'flag-owned',
+      `flag ${key} belongs to migration ${name}, which is ${phase}: its flag moves only through switch`,
+      `use "migrate switch ${name}" (--percent <n> for a partial rollout, --off to turn it back off)`,
+    );
+  }
+  // Switch cannot run now either (an interrupted command): the machine says which command does.
+  const o = outcome('switch', phase);
+  throw new GuardRefusal('flag-owned', `flag ${key} belongs to migration ${name}, which is ${phase}`, o.action === 'refuse' ? describe(o.hint, { name, flag: key }) : undefined);
 }
 
 /**

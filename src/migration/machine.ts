@@ -230,3 +230,8 @@ export function markdownTable(): string {
   for (const p of PHASES) lines.push(`| \`${p}\` | ${COMMANDS.map((c) => cell(TABLE[p][c])).join(' | ')} |`);
   return lines.join('\n');
 }
+
+/** Expand has started and not finished: its backfill is the one running (or resumable). */
+export function isExpanding(phase: Phase): boolean {
+  return isApplied(phase) && runs('expand', phase);
+}

@@ -3,6 +3,7 @@ import { defaultActor } from '../actor.js';
 import { loadConfig, type Config, type UserConfig } from '../config.js';
 import { acquireMigrateLock } from '../db/advisory-lock.js';
 import { connect, type Database } from '../db/connect.js';
+import { ownConnectionErrors } from '../db/pool-errors.js';
 import { configuredUrl } from '../db/open.js';
 import { UsageError } from '../errors.js';
 import { ensureStore } from '../store/store.js';
@@ -94,6 +95,9 @@ export async function createMigrator(options: MigratorOptions = {}): Promise<Mig
     if (!url) throw new UsageError('createMigrator needs connectionString, pool, or DATABASE_URL');
     database = await connect(url);
     pool = database.pool;
+  } else {
+    // A pool handed in: an idle connection the server ends must not crash the process.
+    ownConnectionErrors(pool);
   }
   await ensureStore(pool, config.schema);
   return openMigrator({ config, pool, actor, reporter, signal, close: () => database?.close() });
@@ -120,15 +124,20 @@ export function openMigrator(o: {
     actor: o.actor ?? defaultActor(),
     reporter: o.reporter,
     signal: o.signal,
+    fence,
     ...extra,
   });
-  const locked = async <T>(command: string, fn: (project: Project, fence: LifecycleContext['fence']) => Promise<T>): Promise<T> => {
-    const lock = await acquireMigrateLock(pool, config.schema, { command, waitMs: config.lockWaitMs });
+  let fence: LifecycleContext['fence'];
+  const locked = async <T>(command: string, fn: (project: Project) => Promise<T>): Promise<T> => {
+    const lock = await acquireMigrateLock(pool, config.schema, { command, waitMs: config.lockWaitMs, signal: o.signal });
+    // Every transaction that records progress proves the lock is still ours (a lost lock stops at the next boundary).
+    fence = (tx) => lock.assertHeld(tx, 'nothing after the last recorded step ran');
     try {
       const project = await Project.open(config, pool);
       project.assertUnchanged();
-      return await fn(project, undefined);
+      return await fn(project);
     } finally {
+      fence = undefined;
       await lock.release();
     }
   };

@@ -5,6 +5,7 @@ import { flagDebt, flagState } from '../../flags/debt.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
 import { describeFlagState } from '../../flags/targeting.js';
 import { commandsFrom, isApplied, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
+import { listBackfillControls } from '../../backfill/control.js';
 import { backfillSummaries } from '../../store/checkpoints.js';
 import { listEvents, stepLog } from '../../store/migrations.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
@@ -28,6 +29,7 @@ export function register(program: Command): void {
 async function overview(ctx: CommandContext, project: Project): Promise<void> {
   const flags = new Map((await listFlags(ctx.database.pool, ctx.config.schema)).map((f) => [f.key, f]));
   const progress = new Map((await backfillSummaries(ctx.database.pool, ctx.config.schema)).map((s) => [s.migration, s]));
+  const controls = new Map((await listBackfillControls(ctx.database.pool, ctx.config.schema)).map((b) => [b.migration, b]));
   const items = project.entries.map((e) => {
     const flagKey = e.record?.flag;
     const flag = flagKey ? flags.get(flagKey) : undefined;
@@ -38,7 +40,7 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       kind: e.record?.kind ?? null,
       flag: flagKey ?? null,
       flagState: flag ? flagState(flag) : null,
-      backfill: cp ? { rowsDone: cp.rowsDone, rowsTotal: cp.rowsTotal, done: cp.done } : null,
+      backfill: cp ? { rowsDone: cp.rowsDone, rowsTotal: cp.rowsTotal, done: cp.done, waiting: cp.done ? null : (controls.get(e.name)?.throttled ?? null) } : null,
       // The commands that move it from here (none only at the end of the lifecycle).
       next: e.file ? commandsFrom(e.phase) : [],
       changed: e.changed,
@@ -61,7 +63,9 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       paint(i.phase),
       i.flag ?? '',
       i.flagState ?? '',
-      i.backfill ? `${i.backfill.rowsDone}${i.backfill.rowsTotal === null ? '' : `/${i.backfill.rowsTotal}`}${i.backfill.done ? ' ✓' : ''}` : '',
+      i.backfill
+        ? `${i.backfill.rowsDone}${i.backfill.rowsTotal === null ? '' : `/${i.backfill.rowsTotal}`}${i.backfill.done ? ' ✓' : ''}${i.backfill.waiting ? ` (${i.backfill.waiting})` : ''}`
+        : '',
       i.next.join(', '),
       i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
     ]),

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
-import { runBackfill, verifyBackfill } from '../../backfill/index.js';
+import { runBackfill, throttleOptionsFrom, verifyBackfill } from '../../backfill/index.js';
+import { isConnectionError } from '../../db/connection-error.js';
 import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
 import type { LifecycleContext, TransitionResult } from '../context.js';
 import type { StepRuntime } from '../executor.js';
@@ -62,6 +63,10 @@ export function stepRuntime(ctx: LifecycleContext, migration: LoadedMigration, h
             batchDelayMs: ctx.batchDelayMs ?? ctx.config.backfill.batchDelayMs,
             targetBatchMs: ctx.config.backfill.targetBatchTimeMs,
             lockTimeoutMs: ctx.config.lockTimeoutMs,
+            lockRetries: ctx.config.lockRetries,
+            maxLockWaitMs: ctx.config.backfill.maxLockWaitMs,
+            fence: ctx.fence,
+            throttle: throttleOptionsFrom(ctx.config.backfill),
             signal: ctx.signal,
             onProgress: (p) => ctx.reporter?.backfill?.(migration.name, p),
           });
@@ -101,16 +106,4 @@ function kyselyOn(client: pg.PoolClient): Kysely<any> {
   return new Kysely<any>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
 }
 
-/**
- * Errors that say the connection or server went away (not that the migration
- * is wrong): SQLSTATE class 08, admin shutdown / crash / cannot connect now,
- * and the socket errors pg reports.
- */
-export function isConnectionError(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: string }).code ?? '';
-    if (code.startsWith('08') || ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
-    if (/Connection terminated|terminating connection|the database system is (shutting down|starting up)/i.test((e as Error).message ?? '')) return true;
-  }
-  return false;
-}
+export { isConnectionError };

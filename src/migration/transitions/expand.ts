@@ -95,7 +95,7 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
 function keepsProgress(err: unknown, ctx: LifecycleContext): boolean {
   if (ctx.signal?.aborted || err instanceof InterruptedError) return true;
   if (isConnectionError(err)) return true;
-  return err instanceof CurtainError && (err as CurtainError & { keepsProgress?: boolean }).keepsProgress === true;
+  return err instanceof CurtainError && err.resumable;
 }
 
 function resumable(err: unknown, name: string): unknown {

@@ -4,6 +4,7 @@
  * fetches again whenever the server announces a change. Action buttons are
  * rendered for admins only.
  */
+import { isExpanding, runs } from '../../migration/machine.js';
 import { formatDuration } from '../../duration.js';
 import type { Principal } from '../auth.js';
 import { html, type SafeHtml } from '../html.js';
@@ -75,8 +76,8 @@ export function renderMain(data: ConsoleData, principal: Principal): SafeHtml {
 
 function migrationsTable(data: ConsoleData, admin: boolean): SafeHtml {
   const rows = data.migrations.map((m) => {
-    const switchable = m.phase === 'expanded' || m.phase === 'switched';
-    const expanding = m.phase === 'expanding';
+    const switchable = runs('switch', m.phase) || runs('switch-off', m.phase);
+    const expanding = isExpanding(m.phase);
     const paused = m.control?.paused ?? false;
     return html`<tr data-migration="${m.name}">
   <td>
