@@ -1,5 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { getFlag, setFlag } from '../../flags/store.js';
+import { targetFlag } from '../../flags/target.js';
+import { parseTargeting } from '../../flags/targeting-syntax.js';
 import { addEvent, setPhase } from '../../store/migrations.js';
 import { executorOptions, type LifecycleContext, type TransitionResult } from '../context.js';
 import { runProgram } from '../executor.js';
@@ -16,6 +18,10 @@ export interface SwitchOptions {
   off?: boolean;
   /** Take the automatic snapshot when the flag goes from off to on (default: per configuration). */
   snapshot?: boolean;
+  /** On for these subjects (`--for user:42,user:7`), before any percentage. */
+  for?: readonly string[];
+  /** On for contexts meeting every condition (`--where "tenant in (acme)"`), before any percentage. */
+  where?: readonly string[];
 }
 
 /**
@@ -25,9 +31,14 @@ export interface SwitchOptions {
 export async function switchFlag(project: Project, entry: MigrationEntry, options: SwitchOptions, ctx: LifecycleContext): Promise<TransitionResult> {
   const started = performance.now();
   if (options.percent !== undefined && options.off) throw new UsageError('--percent and --off exclude each other');
-  const percent = options.off ? 0 : (options.percent ?? 100);
-  if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new UsageError(`--percent must be a whole number from 0 to 100`);
-  const on = percent > 0;
+  const targeting = Boolean(options.for?.length || options.where?.length);
+  if (targeting && options.off) throw new UsageError('--for/--where and --off exclude each other');
+  // Bad targeting text stops here, before the lock's work and any snapshot.
+  if (targeting) parseTargeting({ for: options.for, where: options.where });
+  // With targeting and no --percent, only the targeted see the flag (the percentage of a flag that was off stays 0).
+  const percent = options.off ? 0 : (options.percent ?? (targeting ? undefined : 100));
+  if (percent !== undefined && (!Number.isInteger(percent) || percent < 0 || percent > 100)) throw new UsageError(`--percent must be a whole number from 0 to 100`);
+  const on = targeting || (percent ?? 0) > 0;
   const command = on ? 'switch' : 'switch-off';
   const admitted = admit(command, entry, entry.record?.flag);
   if ('noop' in admitted) return admitted.noop;
@@ -35,7 +46,7 @@ export async function switchFlag(project: Project, entry: MigrationEntry, option
   const record = entry.record!;
   const migration = await project.load(entry);
   const program = project.program(entry, migration);
-  const details: Record<string, unknown> = { percent, enabled: on };
+  const details: Record<string, unknown> = { percent: percent ?? null, enabled: on, ...(targeting ? { for: options.for ?? [], where: options.where ?? [] } : {}) };
   const runtime = stepRuntime(ctx, migration, {
     async snapshot() {
       // Turning the flag on is when new code starts writing: keep a way back to this moment.
@@ -44,7 +55,9 @@ export async function switchFlag(project: Project, entry: MigrationEntry, option
       details.snapshotId = (await takeAutoSnapshot('switch', migration, program, ctx)) ?? null;
     },
     async bookkeeping(action, tx) {
-      await setFlag(tx, schema, record.flag, { enabled: on, rollout: on ? percent : 100 }, { actor: ctx.actor, reason: `switch ${entry.name}` });
+      const meta = { actor: ctx.actor, reason: `switch ${entry.name}` };
+      if (targeting) await targetFlag(tx, schema, record.flag, { enabled: true, rollout: percent, for: options.for, where: options.where }, meta);
+      else await setFlag(tx, schema, record.flag, { enabled: on, rollout: on ? percent : 100 }, meta);
       await setPhase(tx, schema, entry.name, toStored(admitted.run.to));
       await addEvent(tx, schema, { migration: entry.name, event: action, actor: ctx.actor, details });
     },
