@@ -99,7 +99,8 @@ function keepsProgress(err: unknown, ctx: LifecycleContext): boolean {
 }
 
 function resumable(err: unknown, name: string): unknown {
-  if (err instanceof CurtainError && !isConnectionError(err)) return err;
+  // Ours already says what happened and how to resume (a lost lock, a paused backfill, an interruption).
+  if (err instanceof CurtainError && (err.resumable || err instanceof InterruptedError || !isConnectionError(err))) return err;
   return new CurtainError(`lost the connection to the database during expand of ${name}: ${(err as Error).message}`, {
     hint: `nothing was undone; rerun "migrate expand ${name}" to resume where it stopped`,
     cause: err,
