@@ -105,6 +105,8 @@ export class UsageRecorder {
   private pending = new Map<string, { key: string; version: number; t: number; f: number }>();
   private tracked = new Map<string, Tracked>();
   private lastPrune = 0;
+  /** The curtain schema predates versioned telemetry (internal migration 008). */
+  private legacy = false;
 
   constructor(
     private readonly schema: string,
@@ -151,13 +153,42 @@ export class UsageRecorder {
     const s = quoteIdent(this.schema);
     const { id, appName, host, pid } = this.identity;
     try {
-      await q.query(
-        `INSERT INTO ${s}.clients (id, app_name, host, pid, flags_version, report_every_ms) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), flags_version = EXCLUDED.flags_version, report_every_ms = EXCLUDED.report_every_ms`,
-        [id, appName, host, pid, loaded?.version ?? null, loaded?.everyMs ?? null],
-      );
+      // A curtain schema older than this library has neither the version columns nor the versioned key:
+      // report as it understands (the telemetry guard then sees no version from this client).
+      if (this.legacy) {
+        await q.query(`INSERT INTO ${s}.clients (id, app_name, host, pid) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET last_seen_at = now()`, [id, appName, host, pid]);
+      } else {
+        await q
+          .query(
+            `INSERT INTO ${s}.clients (id, app_name, host, pid, flags_version, report_every_ms) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), flags_version = EXCLUDED.flags_version, report_every_ms = EXCLUDED.report_every_ms`,
+            [id, appName, host, pid, loaded?.version ?? null, loaded?.everyMs ?? null],
+          )
+          .catch(async (err: { code?: string }) => {
+            if (err.code !== '42703') throw err; // undefined_column: an older schema
+            this.legacy = true;
+            await q.query(`INSERT INTO ${s}.clients (id, app_name, host, pid) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET last_seen_at = now()`, [id, appName, host, pid]);
+          });
+      }
       await this.prune(q);
-      if (batch.size > 0) {
+      if (batch.size > 0 && this.legacy) {
+        // Older schema: one row per key and minute, versions summed.
+        const byKey = new Map<string, { t: number; f: number }>();
+        for (const c of batch.values()) {
+          const k = byKey.get(c.key) ?? { t: 0, f: 0 };
+          k.t += c.t;
+          k.f += c.f;
+          byKey.set(c.key, k);
+        }
+        const keys = [...byKey.keys()];
+        await q.query(
+          `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, true_count, false_count)
+           SELECT $1, k, date_trunc('minute', now()), t, f FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS x(k, t, f)
+           ON CONFLICT (client_id, key, window_start) DO UPDATE
+             SET true_count = u.true_count + EXCLUDED.true_count, false_count = u.false_count + EXCLUDED.false_count`,
+          [id, keys, keys.map((k) => byKey.get(k)!.t), keys.map((k) => byKey.get(k)!.f)],
+        );
+      } else if (batch.size > 0) {
         const counts = [...batch.values()];
         await q.query(
           `INSERT INTO ${s}.flag_usage AS u (client_id, key, window_start, flags_version, true_count, false_count)
