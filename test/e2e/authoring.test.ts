@@ -47,14 +47,17 @@ describe('init, create and plan', () => {
     }
     const plan = await run('plan', '--json');
     expect(plan.code, plan.stderr).toBe(0);
-    const migrations = plan.json().migrations as { name: string; kind: string; phases: Record<string, { lock?: string; sql?: string }[]> }[];
+    type PlanStep = { kind: string; lock?: string; sql?: string; transactional?: boolean };
+    const migrations = plan.json().migrations as { name: string; kind: string; phases: { command: string; steps: PlanStep[] }[] }[];
     expect(migrations).toHaveLength(TEMPLATE_NAMES.length);
     const byTemplate = new Map(migrations.map((m) => [m.name.replace(/^\d+_t_/, ''), m]));
+    const steps = (template: string, command: string) => byTemplate.get(template)!.phases.find((p) => p.command === command)!.steps;
     expect(byTemplate.get('code')).toMatchObject({ kind: 'code' });
-    expect(byTemplate.get('createindex')!.phases.expand![0]).toMatchObject({ lock: 'SHARE UPDATE EXCLUSIVE', transactional: false });
-    expect(byTemplate.get('createindex')!.phases.expand![0]!.sql).toContain('CREATE INDEX CONCURRENTLY');
-    expect(byTemplate.get('altercolumn')!.phases.backfill).toHaveLength(1);
-    expect(byTemplate.get('dropcolumn')!.phases.contract!.some((s) => s.sql?.includes('DROP COLUMN "nickname"'))).toBe(true);
+    const build = steps('createindex', 'expand').find((s) => s.kind === 'sql')!;
+    expect(build).toMatchObject({ lock: 'SHARE UPDATE EXCLUSIVE', transactional: false });
+    expect(build.sql).toContain('CREATE INDEX CONCURRENTLY');
+    expect(steps('altercolumn', 'expand').filter((s) => s.kind === 'backfill')).toHaveLength(1);
+    expect(steps('dropcolumn', 'contract').some((s) => s.sql?.includes('DROP COLUMN "nickname"'))).toBe(true);
   });
 
   it('create refuses a bad name, a duplicate and an unknown template (exit 2)', async () => {
