@@ -42,19 +42,35 @@ function externalAddress(): string | undefined {
 }
 
 /** Wait until `child` printed a line matching `re` (on stdout). */
+// Everything a child printed, from its start: lines printed while nobody waits are not lost.
+const printed = new WeakMap<ChildProcess, { text: string; used: number }>();
+
 function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+  let log = printed.get(child);
+  if (!log) {
+    const fresh = { text: '', used: 0 };
+    printed.set(child, fresh);
+    child.stdout!.on('data', (d: Buffer) => (fresh.text += d));
+    log = fresh;
+  }
+  const state = log;
   return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d;
-      const line = out.split('\n').find((l) => re.test(l));
-      if (line !== undefined) {
-        child.stdout!.off('data', onData);
-        resolve(line);
+    const onData = () => setImmediate(look);
+    const look = () => {
+      const lines = state.text.split('\n');
+      for (let i = state.used; i < lines.length - 1; i++) {
+        if (re.test(lines[i]!)) {
+          state.used = i + 1;
+          child.stdout!.off('data', onData);
+          resolve(lines[i]!);
+          return true;
+        }
       }
+      return false;
     };
+    if (look()) return;
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before printing ${re}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before printing ${re}: ${state.text}`)));
   });
 }
 
