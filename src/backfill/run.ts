@@ -197,6 +197,8 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
           {
             // The GUC tells the dual-write trigger not to copy backfilled (new-side) values back to the old side.
             settings,
+            // A batch waiting for application row locks blocks no one else's lock queue: give it the full lock_timeout.
+            rampLockTimeout: false,
             retries,
             signal: opts.signal,
             onRetry: (e) => {

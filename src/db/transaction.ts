@@ -24,6 +24,12 @@ export interface TransactionOptions {
    */
   settings?: Record<string, string | number>;
   /**
+   * Ramp `lock_timeout` from 100 ms up to the given value over the retries
+   * (default true): right for DDL, whose lock wait queues every later query
+   * on the table. Row-lock waits queue nobody: they may wait the full value.
+   */
+  rampLockTimeout?: boolean;
+  /**
    * Run the whole transaction again after a deadlock, serialization failure or
    * (with `lock_timeout` set) a lock timeout, up to this many times. Only for
    * bodies that are safe to repeat: everything they did was rolled back.
@@ -72,7 +78,7 @@ async function once<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, opt
   try {
     await client.query(options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation}` : 'BEGIN');
     for (const [name, value] of Object.entries(options.settings ?? {})) {
-      const v = name === 'lock_timeout' ? lockTimeoutFor(attempt, Number(value)) : value;
+      const v = name === 'lock_timeout' && options.rampLockTimeout !== false ? lockTimeoutFor(attempt, Number(value)) : value;
       await client.query(`SELECT set_config($1, $2, true)`, [name, String(v)]);
     }
     const result = await fn(client);
