@@ -71,6 +71,8 @@ const configSchema = z
       .strict()
       .default({ port: 8016, host: '127.0.0.1' }),
     embedded: z.object({ dataDir: z.string().default('.curtain/postgres') }).strict().default({ dataDir: '.curtain/postgres' }),
+    /** A throwaway environment (local development, CI): `migrate up` runs without asking even when the database looks live. */
+    disposable: z.boolean().default(false),
   })
   .strict();
 
@@ -92,6 +94,8 @@ export interface Config {
   flags: { sourceGlobs: string[]; maxAgeMs: number };
   serve: { port: number; host: string; apiKey?: string; adminKey?: string };
   embedded: { dataDir: string };
+  /** A throwaway environment: `migrate up` does not ask before skipping the live-traffic guards. */
+  disposable: boolean;
   /** Directory relative paths resolve against (where the config file is, else the cwd). */
   root: string;
   /** The file the configuration came from, if any. */
@@ -164,6 +168,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     flags: { sourceGlobs: c.flags.sourceGlobs, maxAgeMs: parseDuration(c.flags.maxAge, 'flags.maxAge') },
     serve: c.serve,
     embedded: c.embedded,
+    disposable: c.disposable,
     root: file ? path.dirname(file) : cwd,
     file,
   };

@@ -13,6 +13,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/switch.js'),
   () => import('./commands/contract.js'),
   () => import('./commands/abort.js'),
+  () => import('./commands/up.js'),
   () => import('./commands/lint.js'),
   () => import('./commands/flags.js'),
   () => import('./commands/snapshot.js'),
