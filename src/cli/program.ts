@@ -7,6 +7,7 @@ type Register = (program: Command) => void;
 const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/init.js'),
   () => import('./commands/create.js'),
+  () => import('./commands/convert.js'),
   () => import('./commands/status.js'),
   () => import('./commands/plan.js'),
   () => import('./commands/expand.js'),
