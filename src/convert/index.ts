@@ -114,7 +114,7 @@ function sameType(a: string, b: string): boolean {
 
 function render(items: Item[], placeholders: Placeholder[], statements: string[], description?: string): string {
   const lines: string[] = ['// Converted by "migrate convert" from:'];
-  for (const s of statements) for (const l of s.split('\n')) lines.push(`//   ${l}`);
+  for (const s of statements) for (const l of `${s};`.split("\n")) lines.push(`//   ${l}`);
   lines.push('// Each operation below does the same change online (expand, switch, contract). Review it before expanding.');
   const usesSql = items.some((i) => i.code?.includes('sql`'));
   lines.push(`import { defineMigration, op${usesSql ? ', sql' : ''} } from 'curtain';`, '');

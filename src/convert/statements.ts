@@ -120,7 +120,7 @@ async function alterCmd(table: string, cmd: AlterTableCmd, sql: Sql, catalog: Co
       const name = placeholderName('down', table, column);
       const why = info
         ? `${table}.${column} is NOT NULL without a default: until contract, rows new code inserts need a value for it`
-        : `no database to look at: if ${table}.${column} is NOT NULL without a default, rows new code inserts need a value for it (else write sql\`NULL\`)`;
+        : `${catalog ? 'the database has no such column' : 'no database to look at'} to look at: if ${table}.${column} is NOT NULL without a default, rows new code inserts need a value for it (else write sql\`NULL\`)`;
       return {
         comments: [`write \`down\`: the value of ${column} computed from the new row, for old code that still reads it`],
         code: `op.dropColumn(${js(table)}, ${js(column)}, { down: ${name} })`,
@@ -143,7 +143,11 @@ async function alterCmd(table: string, cmd: AlterTableCmd, sql: Sql, catalog: Co
         return alter(entries);
       }
       const name = placeholderName('down', table, column);
-      const why = info ? `PostgreSQL has no cast from ${type} back to ${info.type}` : `no database to look at: the current type of ${table}.${column} is unknown`;
+      const why = info
+        ? `PostgreSQL has no cast from ${type} back to ${info.type}`
+        : catalog
+          ? `the database has no column ${table}.${column}, so its current type is unknown`
+          : `no database to look at: the current type of ${table}.${column} is unknown`;
       entries.push(['down', name]);
       return alter(entries, [`write \`down\`: ${column} as the old type, computed from the new value (${why})`], [{ name, why }]);
     }
