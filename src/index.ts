@@ -24,6 +24,11 @@ export type * from './migration/program.js';
 export { CONTRACT_GUARDS } from './migration/guards.js';
 export type { GuardOptions } from './migration/guards.js';
 export { lintMigration } from './migration/lint.js';
+export { liveness, assertNotLive, type Liveness } from './migration/liveness.js';
+export type { UpOptions } from './migration/up.js';
+
+// From SQL you already have
+export { convertSql, databaseCatalog, type Conversion, type ConvertCatalog } from './convert/index.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';
