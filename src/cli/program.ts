@@ -15,6 +15,8 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/contract.js'),
   () => import('./commands/abort.js'),
   () => import('./commands/up.js'),
+  () => import('./commands/baseline.js'),
+  () => import('./commands/drift.js'),
   () => import('./commands/lint.js'),
   () => import('./commands/flags.js'),
   () => import('./commands/snapshot.js'),
