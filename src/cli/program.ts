@@ -17,6 +17,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/up.js'),
   () => import('./commands/baseline.js'),
   () => import('./commands/drift.js'),
+  () => import('./commands/squash.js'),
   () => import('./commands/lint.js'),
   () => import('./commands/flags.js'),
   () => import('./commands/snapshot.js'),

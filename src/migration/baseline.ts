@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { quoteIdent } from '../db/identifiers.js';
 import { transaction } from '../db/transaction.js';
 import { UsageError } from '../errors.js';
 import { setFlag } from '../flags/store.js';
@@ -65,15 +66,7 @@ export async function baseline(config: Config, pool: pg.Pool, url: string, actor
   await fs.writeFile(file, baselineSource(sql, `baseline: the schema as it was on ${new Date().toISOString().slice(0, 10)}`));
 
   try {
-    const migration = await loadMigration((await discoverMigrations(dir)).find((f) => f.name === name)!);
-    const program = await programFor(migration, pool, config.schema);
-    const fingerprint = await schemaFingerprint(pool, { exclude: [config.schema, 'curtain_snapshots'] });
-    await transaction(pool, async (tx) => {
-      await startRecord(tx, config.schema, { name, checksum: migration.checksum, flag: migration.flag, kind: migration.kind, description: migration.definition.description, plan: program, actor });
-      await setFlag(tx, config.schema, migration.flag, { enabled: true, rollout: 100, retired: true, migration: name, description: migration.definition.description ?? null }, { actor, reason: 'baseline' });
-      await setPhase(tx, config.schema, name, 'contracted');
-      await addEvent(tx, config.schema, { migration: name, event: 'baseline', actor, details: { fingerprint } });
-    });
+    const fingerprint = await recordContracted(config, pool, dir, name, actor, 'baseline', {});
     const counts = Object.fromEntries(Object.entries(fingerprint).map(([k, v]) => [k, v.length]));
     return { file, name, counts };
   } catch (err) {
@@ -82,8 +75,34 @@ export async function baseline(config: Config, pool: pg.Pool, url: string, actor
   }
 }
 
+/**
+ * Record a migration file that stands for schema already in place as
+ * contracted (its flag retired), with an `event` carrying the catalog
+ * fingerprint; returns the fingerprint.
+ */
+export async function recordContracted(
+  config: Config,
+  pool: pg.Pool,
+  dir: string,
+  name: string,
+  actor: string,
+  event: string,
+  details: Record<string, unknown>,
+): Promise<Record<string, string[]>> {
+  const migration = await loadMigration((await discoverMigrations(dir)).find((f) => f.name === name)!);
+  const program = await programFor(migration, pool, config.schema);
+  const fingerprint = await schemaFingerprint(pool, { exclude: [config.schema, 'curtain_snapshots'] });
+  await transaction(pool, async (tx) => {
+    await startRecord(tx, config.schema, { name, checksum: migration.checksum, flag: migration.flag, kind: migration.kind, description: migration.definition.description, plan: program, actor });
+    await setFlag(tx, config.schema, migration.flag, { enabled: true, rollout: 100, retired: true, migration: name, description: migration.definition.description ?? null }, { actor, reason: event });
+    await setPhase(tx, config.schema, name, 'contracted');
+    await addEvent(tx, config.schema, { migration: name, event, actor, details: { ...details, fingerprint } });
+  });
+  return fingerprint;
+}
+
 /** The schema-only dump of every schema but curtain's. */
-async function dumpSchema(pool: pg.Pool, url: string, schema: string): Promise<string> {
+export async function dumpSchema(pool: pg.Pool, url: string, schema: string): Promise<string> {
   const tool = compatibleTool('pg_dump', await serverMajor(pool));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'curtain-baseline-'));
   try {
@@ -106,7 +125,7 @@ async function dumpSchema(pool: pg.Pool, url: string, schema: string): Promise<s
 }
 
 /** A migration whose expand runs the dumped DDL (on an empty database; never on the one it was taken from). */
-function baselineSource(sql: string, description: string): string {
+export function baselineSource(sql: string, description: string, skipAfter?: { schema: string; migration: string }): string {
   const literal = sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');
   return `import { defineMigration } from 'curtain';
 
@@ -120,7 +139,10 @@ ${literal}
 export default defineMigration({
   description: ${JSON.stringify(description)},
   async expand({ query }) {
-    await query(schema);
+${skipAfter ? `    // On a database where the migrations it folds ran, the schema is already there.
+    const { rows } = await query(\`SELECT 1 FROM ${quoteIdent(skipAfter.schema)}.migrations WHERE name = $1 AND phase = 'contracted'\`, [${JSON.stringify(skipAfter.migration)}]);
+    if (rows.length > 0) return;
+` : ''}    await query(schema);
   },
 });
 `;

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { connect } from '../db/connect.js';
+import { connect, type Database } from '../db/connect.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { CurtainError } from '../errors.js';
 import { ensureStore } from '../store/store.js';
 import { schemaFingerprint } from '../testing/catalog.js';
 import { openMigrator } from './migrator.js';
-import { Project } from './project.js';
+import { Project, type MigrationEntry } from './project.js';
 
 /** One object that differs between the live catalog and the schema the migrations produce. */
 export interface DriftItem {
@@ -43,6 +43,35 @@ async function shape(q: pg.Pool, exclude: string[]): Promise<Record<string, stri
 export async function drift(config: Config, pool: pg.Pool, url: string): Promise<DriftReport> {
   const project = await Project.open(config, pool);
   project.assertUnchanged();
+  const entries = project.entries.filter((e) => e.file && e.record && e.phase !== 'pending');
+  return replayInto(config, pool, url, entries, async (db, replayed) => {
+    const exclude = [config.schema, 'curtain_snapshots'];
+    const [live, expected] = [await shape(pool, exclude), await shape(db.pool, exclude)];
+    const items: DriftItem[] = [];
+    for (const kind of Object.keys(expected)) {
+      const have = new Set(live[kind] ?? []);
+      const want = new Set(expected[kind] ?? []);
+      for (const o of have) if (!want.has(o)) items.push({ kind, change: 'extra', object: o });
+      for (const o of want) if (!have.has(o)) items.push({ kind, change: 'missing', object: o });
+    }
+    return { items, replayed };
+  });
+}
+
+/**
+ * Replay `entries` (to the phase each has here) into a scratch database on
+ * the same server, hand it to `fn`, and drop it however `fn` ends.
+ *
+ * @example
+ * await replayInto(config, pool, url, entries, async (db) => schemaFingerprint(db.pool));
+ */
+export async function replayInto<T>(
+  config: Config,
+  pool: pg.Pool,
+  url: string,
+  entries: MigrationEntry[],
+  fn: (db: Database, replayed: DriftReport['replayed'], scratchUrl: string) => Promise<T>,
+): Promise<T> {
   const scratch = `curtain_drift_${process.pid}_${Date.now().toString(36)}`.slice(0, 63);
   const scratchUrl = new URL(url);
   scratchUrl.pathname = `/${scratch}`;
@@ -61,10 +90,8 @@ export async function drift(config: Config, pool: pg.Pool, url: string): Promise
       await ensureStore(db.pool, config.schema);
       const migrator = openMigrator({ config, pool: db.pool, actor: 'migrate drift' });
       const skipGuards = { force: ['soak'], takeSnapshot: false, falseEvaluations: async () => undefined, codeReferences: async () => [] };
-      for (const entry of project.entries) {
-        if (!entry.file || !entry.record) continue;
+      for (const entry of entries) {
         const phase = entry.phase;
-        if (phase === 'pending') continue;
         if (!['expanded', 'switched', 'contracted'].includes(phase)) {
           throw new CurtainError(`${entry.name} is ${phase} (a command was interrupted): the expected schema is not defined`, {
             hint: `finish it first (see "migrate status ${entry.name}")`,
@@ -75,16 +102,7 @@ export async function drift(config: Config, pool: pg.Pool, url: string): Promise
         if (phase === 'contracted') await migrator.contract(entry.name, { ...skipGuards, lint: false });
         replayed.push({ name: entry.name, phase });
       }
-      const exclude = [config.schema, 'curtain_snapshots'];
-      const [live, expected] = [await shape(pool, exclude), await shape(db.pool, exclude)];
-      const items: DriftItem[] = [];
-      for (const kind of Object.keys(expected)) {
-        const have = new Set(live[kind] ?? []);
-        const want = new Set(expected[kind] ?? []);
-        for (const o of have) if (!want.has(o)) items.push({ kind, change: 'extra', object: o });
-        for (const o of want) if (!have.has(o)) items.push({ kind, change: 'missing', object: o });
-      }
-      return { items, replayed };
+      return await fn(db, replayed, scratchUrl.toString());
     } finally {
       await db.close();
     }
