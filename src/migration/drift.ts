@@ -24,6 +24,27 @@ export interface DriftReport {
   replayed: { name: string; phase: string }[];
 }
 
+/**
+ * Remember the outcome of a drift check (for `migrate status`).
+ *
+ * @example
+ * await recordDriftCheck(pool, 'curtain', report.items, 'you@laptop');
+ */
+export async function recordDriftCheck(pool: pg.Pool, schema: string, items: DriftItem[], actor: string): Promise<void> {
+  await pool.query(`INSERT INTO ${quoteIdent(schema)}.drift_checks (actor, items) VALUES ($1, $2)`, [actor, JSON.stringify(items)]);
+}
+
+/**
+ * The last drift check, if any: when, and how many objects differed.
+ *
+ * @example
+ * const last = await lastDriftCheck(pool, 'curtain'); // { checkedAt, items: [...] } | undefined
+ */
+export async function lastDriftCheck(pool: pg.Pool, schema: string): Promise<{ checkedAt: Date; items: DriftItem[] } | undefined> {
+  const { rows } = await pool.query(`SELECT checked_at, items FROM ${quoteIdent(schema)}.drift_checks ORDER BY id DESC LIMIT 1`);
+  return rows[0] && { checkedAt: rows[0].checked_at, items: rows[0].items };
+}
+
 /** A fingerprint with column positions removed: an online change re-creates a column at the end, which is not drift. */
 async function shape(q: pg.Pool, exclude: string[]): Promise<Record<string, string[]>> {
   const f = await schemaFingerprint(q, { exclude });

@@ -6,6 +6,7 @@ import { transaction } from '../db/transaction.js';
 import { initialSchema } from './internal/001-initial.js';
 import { usageRetention } from './internal/002-usage-retention.js';
 import { clientVersions } from './internal/008-client-versions.js';
+import { driftChecks } from './internal/009-drift-checks.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -20,6 +21,7 @@ const internalMigrations: InternalMigration[] = [
   { name: '001-initial', sql: initialSchema },
   { name: '002-usage-retention', sql: usageRetention },
   { name: '008-client-versions', sql: clientVersions },
+  { name: '009-drift-checks', sql: driftChecks },
 ];
 
 /** The number of internal versions this build knows. */

@@ -62,6 +62,7 @@ describe('migrate baseline and migrate drift', () => {
   });
 
   it('finds no drift right after the baseline, nor after a migration run with migrate up', async () => {
+    expect((await run(existing.url, 'status')).stdout).toContain('drift: never checked (run "migrate drift")');
     const clean = await run(existing.url, 'drift');
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toContain('no drift');
@@ -73,6 +74,7 @@ describe('migrate baseline and migrate drift', () => {
     const after = await run(existing.url, 'drift', '--json');
     expect(after.code, after.stderr).toBe(0);
     expect(after.json()).toMatchObject({ drift: false, items: [] });
+    expect((await run(existing.url, 'status')).stdout).toContain('drift: none at the last check');
     // The scratch database is gone.
     const left = (await live.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'curtain_drift_%'`)).rows[0].n;
     expect(left).toBe(0);
@@ -84,6 +86,9 @@ describe('migrate baseline and migrate drift', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('+ column public.users.hand_made text');
     expect(r.stderr).toContain('drift');
+    const status = await run(existing.url, 'status', '--json');
+    expect(status.json().drift).toMatchObject({ objects: 1 });
+    expect((await run(existing.url, 'status')).stdout).toContain('drift: 1 object(s) differed at the last check');
     await live.pool.query(`ALTER TABLE users DROP COLUMN hand_made`);
   });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { drift } from '../../migration/drift.js';
+import { defaultActor } from '../../actor.js';
+import { drift, recordDriftCheck } from '../../migration/drift.js';
 import { GuardRefusal } from '../../errors.js';
 import { withContext } from '../context.js';
 
@@ -10,6 +11,7 @@ export function register(program: Command): void {
     .action(async (_opts: unknown, command: Command) => {
       await withContext(command, async (ctx) => {
         const report = await drift(ctx.config, ctx.database.pool, ctx.database.url);
+        await recordDriftCheck(ctx.database.pool, ctx.config.schema, report.items, defaultActor());
         ctx.out.result({ drift: report.items.length > 0, items: report.items, replayed: report.replayed.length });
         if (report.items.length === 0) {
           ctx.out.line(`no drift: the schema is what the ${report.replayed.length} recorded migration(s) produce`);
