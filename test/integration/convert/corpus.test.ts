@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModule, parseSync } from 'libpg-query';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertSql, databaseCatalog } from '../../../src/convert/index.js';
 import type { Database } from '../../../src/db/connect.js';
@@ -29,6 +30,44 @@ async function statements(sql: string): Promise<string[]> {
   return (parseSync(sql).stmts as { stmt_location?: number; stmt_len?: number }[]).map((s) =>
     bytes.subarray(s.stmt_location ?? 0, s.stmt_len ? (s.stmt_location ?? 0) + s.stmt_len : undefined).toString(),
   );
+}
+
+/**
+ * What old application code keeps doing during the migration: insert users and
+ * their orders, update order totals. It only names columns every case keeps.
+ */
+function writer(url: string) {
+  const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'writer' });
+  const failures: string[] = [];
+  let writes = 0;
+  let stopping = false;
+  let next = 100_000 + Math.floor(Math.random() * 1000) * 1000;
+  let firstWrite!: () => void;
+  const started = new Promise<void>((resolve) => (firstWrite = resolve));
+  const loop = (async () => {
+    while (!stopping) {
+      const id = next++;
+      try {
+        await pool.query(`INSERT INTO users (id, email, status, created_at) VALUES ($1, $2, 'active', now())`, [id, `w${id}@example.com`]);
+        await pool.query(`INSERT INTO orders (id, user_id, total, status, created_at) VALUES ($1, $1, 1, 'paid', now())`, [id]);
+        await pool.query(`UPDATE orders SET total = total + 1 WHERE id = $1`, [1 + (id % 500)]);
+        writes += 3;
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+      firstWrite();
+    }
+  })();
+  return {
+    started,
+    count: () => writes,
+    async stop() {
+      stopping = true;
+      await loop;
+      await pool.end();
+      return { writes, failures };
+    },
+  };
 }
 
 async function reset(db: Database): Promise<void> {
@@ -85,16 +124,22 @@ describe('convert: a corpus of real-world DDL', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
   }, 240_000);
 
-  it.each(cases)('$case: expand, switch and contract end where the direct statement does', async (c) => {
+  it.each(cases)('$case: expand, switch and contract end where the direct statement does, with a writer running', async (c) => {
     await Promise.all([reset(m), reset(t)]);
     for (const s of await statements(c.sql)) await t.pool.query(s);
     const migrator = await createMigrator({ pool: m.pool, cwd: project, migrationsDir: c.case });
+    const w = writer(managed.url);
+    await w.started;
+    const before = w.count();
     try {
       const results = await migrator.up(c.name, { yes: true });
       expect(results.map((r) => r.to)).toEqual(['contracted']);
     } finally {
       await migrator.close();
     }
+    const { writes, failures } = await w.stop();
+    expect(failures).toEqual([]);
+    expect(writes).toBeGreaterThan(before); // it kept writing while the migration ran
     const [after, direct] = [await shape(m), await shape(t)];
     expect(after.columns.length).toBeGreaterThan(15);
     expect(after).toEqual(direct);
