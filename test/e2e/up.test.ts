@@ -65,7 +65,7 @@ describe('migrate up', () => {
   it('does nothing on a second run, and exits 0', async () => {
     const r = await run('up');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('nothing to up');
+    expect(r.stdout).toContain('nothing to do: every migration is contracted');
     const events = (await conn.pool.query(`SELECT count(*)::int AS n FROM curtain.migration_events`)).rows[0].n;
     expect((await run('up', '--json')).json().migrations).toEqual([]);
     expect((await conn.pool.query(`SELECT count(*)::int AS n FROM curtain.migration_events`)).rows[0].n).toBe(events);
@@ -94,6 +94,24 @@ describe('migrate up', () => {
     }
   });
 
+  it('refuses (exit 3) while a flags client reports, naming it', async () => {
+    project.write(
+      'migrations/20260103500000_bio.ts',
+      migrationSource(`export default defineMigration({ operations: [op.addColumn('users', { name: 'bio', type: 'text' })] });`, 'defineMigration, op'),
+    );
+    await conn.pool.query(`INSERT INTO curtain.clients (id, app_name, host, pid, last_seen_at) VALUES ('c1', 'checkout', 'web-1', 4242, now())`);
+    try {
+      const refused = await run('up');
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('flags client checkout on web-1 (pid 4242) reported recently');
+      expect(await columns()).toEqual(['email', 'full_name', 'id']);
+    } finally {
+      await conn.pool.query(`DELETE FROM curtain.clients WHERE id = 'c1'`);
+    }
+    expect((await run('up')).code).toBe(0);
+    expect(await columns()).toEqual(['bio', 'email', 'full_name', 'id']);
+  });
+
   it('runs without asking where the configuration says the environment is disposable', async () => {
     project.write('curtain.config.json', JSON.stringify({ disposable: true }));
     project.write(
@@ -106,7 +124,7 @@ describe('migrate up', () => {
       const r = await run('up');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('skipped (no live traffic)');
-      expect(await columns()).toEqual(['email', 'full_name', 'id', 'phone']);
+      expect(await columns()).toEqual(['bio', 'email', 'full_name', 'id', 'phone']);
     } finally {
       await other.end();
     }

@@ -13,6 +13,11 @@ export function register(program: Command): void {
         const { migrator, finish } = migratorFor(ctx);
         try {
           const results = await migrator.up(name, { yes: ctx.globals.yes });
+          if (results.length === 0) {
+            ctx.out.result({ command: 'up', migrations: [] });
+            ctx.out.line('nothing to do: every migration is contracted');
+            return;
+          }
           printTransitions(ctx.out, 'up', results);
           const ran = results.filter((r) => !r.noop);
           if (ran.length > 0) ctx.out.line(ctx.out.color.dim(`skipped (no live traffic): ${[...new Set(ran.flatMap((r) => (r.details?.skipped as string[]) ?? skippedBy('schema')))].join(', ')}`));
