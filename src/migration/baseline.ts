@@ -6,7 +6,6 @@ import type { Config } from '../config.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { transaction } from '../db/transaction.js';
 import { UsageError } from '../errors.js';
-import { setFlag } from '../flags/store.js';
 import { compatibleTool, runTool, serverMajor, toolConnection } from '../snapshots/pg-tools.js';
 import { addEvent, listEvents, setPhase, startRecord } from '../store/migrations.js';
 import { schemaFingerprint } from '../testing/catalog.js';
@@ -77,7 +76,7 @@ export async function baseline(config: Config, pool: pg.Pool, url: string, actor
 
 /**
  * Record a migration file that stands for schema already in place as
- * contracted (its flag retired), with an `event` carrying the catalog
+ * contracted, with no flag (nothing ever switched: no flag debt), with an `event` carrying the catalog
  * fingerprint; returns the fingerprint.
  */
 export async function recordContracted(
@@ -94,7 +93,6 @@ export async function recordContracted(
   const fingerprint = await schemaFingerprint(pool, { exclude: [config.schema, 'curtain_snapshots'] });
   await transaction(pool, async (tx) => {
     await startRecord(tx, config.schema, { name, checksum: migration.checksum, flag: migration.flag, kind: migration.kind, description: migration.definition.description, plan: program, actor });
-    await setFlag(tx, config.schema, migration.flag, { enabled: true, rollout: 100, retired: true, migration: name, description: migration.definition.description ?? null }, { actor, reason: event });
     await setPhase(tx, config.schema, name, 'contracted');
     await addEvent(tx, config.schema, { migration: name, event, actor, details: { ...details, fingerprint } });
   });

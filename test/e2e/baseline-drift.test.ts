@@ -51,6 +51,8 @@ describe('migrate baseline and migrate drift', () => {
     expect(text).toContain('CREATE VIEW public.active_users');
     const row = (await live.pool.query(`SELECT phase FROM curtain.migrations WHERE name = $1`, [out.migration])).rows[0];
     expect(row.phase).toBe('contracted');
+    // Nothing was ever switched: no flag, so no flag debt.
+    expect((await live.pool.query(`SELECT count(*)::int AS n FROM curtain.flags`)).rows[0].n).toBe(0);
     const event = (await live.pool.query(`SELECT details FROM curtain.migration_events WHERE migration = $1 AND event = 'baseline'`, [out.migration])).rows[0];
     expect(event.details.fingerprint.columns.some((c: string) => c.startsWith('public.users.email text'))).toBe(true);
   });
