@@ -121,6 +121,8 @@ const configSchema = z
       .strict()
       .default({ port: 8016, host: '127.0.0.1', keys: [], rateLimit: { max: 1200, window: '1m' } }),
     embedded: z.object({ dataDir: z.string().default('.curtain/postgres') }).strict().default({ dataDir: '.curtain/postgres' }),
+    /** A throwaway environment (local development, CI): `migrate up` runs without asking even when the database looks live. */
+    disposable: z.boolean().default(false),
   })
   .strict();
 
@@ -158,6 +160,8 @@ export interface Config {
   flags: { sourceGlobs: string[]; maxAgeMs: number };
   serve: { port: number; host: string; keys: ServeKey[]; rateLimit: { max: number; windowMs: number } };
   embedded: { dataDir: string };
+  /** A throwaway environment: `migrate up` does not ask before skipping the live-traffic guards. */
+  disposable: boolean;
   /** Directory relative paths resolve against (where the config file is, else the cwd). */
   root: string;
   /** The file the configuration came from, if any. */
@@ -242,6 +246,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
       rateLimit: { max: c.serve.rateLimit.max, windowMs: parseDuration(c.serve.rateLimit.window, 'serve.rateLimit.window') },
     },
     embedded: c.embedded,
+    disposable: c.disposable,
     root: file ? path.dirname(file) : cwd,
     file,
   };

@@ -37,6 +37,14 @@ export {
   type BackfillControl,
   type BackfillControlPatch,
 } from './backfill/control.js';
+export { liveness, assertNotLive, type Liveness } from './migration/liveness.js';
+export type { UpOptions } from './migration/up.js';
+
+// From SQL you already have
+export { convertSql, databaseCatalog, type Conversion, type ConvertCatalog } from './convert/index.js';
+export { baseline, type BaselineResult } from './migration/baseline.js';
+export { drift, type DriftItem, type DriftReport } from './migration/drift.js';
+export { squash, type SquashResult } from './migration/squash.js';
 
 // Configuration, connections, errors
 export { defineConfig, loadConfig } from './config.js';

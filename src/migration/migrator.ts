@@ -18,6 +18,7 @@ import { abort } from './transitions/abort.js';
 import { contract } from './transitions/contract.js';
 import { expand } from './transitions/expand.js';
 import { switchFlag, type SwitchOptions } from './transitions/switch.js';
+import { up, type UpOptions } from './up.js';
 
 /** Options of {@link createMigrator}. */
 export interface MigratorOptions extends Partial<UserConfig> {
@@ -68,6 +69,8 @@ export interface Migrator {
   switch(name: string, options?: SwitchOptions): Promise<TransitionResult>;
   /** Contract one switched migration, or every switched (and interrupted) one, after its guards pass. */
   contract(name?: string, options?: GuardOptions & RunOptions): Promise<TransitionResult[]>;
+  /** Expand, switch and contract every migration up to `name` in one go, for a database without live traffic (dev, CI). */
+  up(name?: string, options?: UpOptions & RunOptions): Promise<TransitionResult[]>;
   /** Undo an expand. */
   abort(name: string): Promise<TransitionResult>;
   /** The steps the executor recorded for a migration, in the order they ran. */
@@ -196,6 +199,10 @@ export function openMigrator(o: {
       return locked('contract', (project) =>
         each(project, name ? [project.find(name)] : project.targets('contract'), (p, e) => contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
       );
+    },
+    async up(name, opts = {}) {
+      const { yes, ...run } = opts;
+      return locked('up', () => up(ctx(run), name, { yes }));
     },
     async abort(name) {
       return locked('abort', (project) => abort(project, project.find(name), ctx()));

@@ -3,7 +3,7 @@ import { quoteIdent } from '../db/identifiers.js';
 import type { ColumnShape } from '../db/catalog.js';
 import { referencedColumns } from './expression.js';
 import {
-  emptyOperationPlan, expressionSchema, generatedName, identSchema, looksVolatile, parseOptions, qt, rejectGeneratedReads, requireColumn,
+  emptyOperationPlan, expressionSchema, generatedName, identSchema, looksVolatile, parseOptions, qt, rejectGeneratedReads, requireColumn, validateStep,
   requireNoColumn, requireTable, step, tableName, tableRefSchema, touch, typeSchema,
 } from './common.js';
 import { checkSchema, constraintSteps, referencesSchema, uniqueSchema, type CheckOption, type ReferencesOptions } from './constraints.js';
@@ -196,7 +196,14 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     if (o.nullable === true && a.notNull) {
       // Relaxing is additive: new code may write NULL from switch on. Abort restores it (and fails if NULLs were written).
       p.expand.push(step(`drop NOT NULL on ${t.name}.${column}`, `ALTER TABLE ${qt(t)} ALTER COLUMN ${col} DROP NOT NULL`, 'ACCESS EXCLUSIVE'));
-      p.abort.push(step(`restore NOT NULL on ${t.name}.${column}`, `ALTER TABLE ${qt(t)} ALTER COLUMN ${col} SET NOT NULL`, 'ACCESS EXCLUSIVE'));
+      // Through a validated CHECK, so SET NOT NULL does not scan the table under ACCESS EXCLUSIVE.
+      const nn = quoteIdent(generatedName('_curtain_nn', ctx.migration, t.name, column));
+      p.abort.push(
+        step(`add NOT NULL check (not valid) on ${t.name}.${column}`, `ALTER TABLE ${qt(t)} ADD CONSTRAINT ${nn} CHECK (${col} IS NOT NULL) NOT VALID`, 'ACCESS EXCLUSIVE'),
+        validateStep(`validate NOT NULL check on ${t.name}.${column}`, qt(t), generatedName('_curtain_nn', ctx.migration, t.name, column)),
+        step(`restore NOT NULL on ${t.name}.${column} (uses the validated check, no scan)`, `ALTER TABLE ${qt(t)} ALTER COLUMN ${col} SET NOT NULL`, 'ACCESS EXCLUSIVE'),
+        step(`drop the NOT NULL check`, `ALTER TABLE ${qt(t)} DROP CONSTRAINT ${nn}`, 'ACCESS EXCLUSIVE'),
+      );
     }
     p.expand.push(...k.expand);
     p.afterBackfill.push(...k.afterBackfill);

@@ -10,6 +10,7 @@ import { flagTargeting } from './internal/004-flag-targeting.js';
 import { flagTracking } from './internal/004-flag-tracking.js';
 import { clientVersions } from './internal/008-client-versions.js';
 import { backfillControl } from './internal/005-backfill-control.js';
+import { driftChecks } from './internal/009-drift-checks.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -28,6 +29,7 @@ const internalMigrations: InternalMigration[] = [
   { name: '004-flag-tracking', sql: flagTracking },
   { name: '005-backfill-control', sql: backfillControl },
   { name: '008-client-versions', sql: clientVersions },
+  { name: '009-drift-checks', sql: driftChecks },
 ];
 
 /** The number of internal versions this build knows. */

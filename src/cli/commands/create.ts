@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import { renderTemplate, TEMPLATE_NAMES } from '../../migration/templates.js';
 import { configFor, globalsOf } from '../context.js';
 import { Output } from '../output.js';
+import { convertAndReport } from './convert.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 
@@ -18,8 +19,10 @@ export function register(program: Command): void {
     .command('create <name>')
     .description('write a new migration file from a template')
     .option('--template <template>', `one of: ${TEMPLATE_NAMES.join(', ')}`, 'code')
-    .action(async (name: string, opts: { template: string }, command: Command) => {
+    .option('--from-sql <statements>', 'convert these DDL statements into the migration (like migrate convert)')
+    .action(async (name: string, opts: { template: string; fromSql?: string }, command: Command) => {
       const globals = globalsOf(command);
+      if (opts.fromSql !== undefined) return convertAndReport(globals, name, opts.fromSql);
       const out = new Output({ json: globals.json });
       if (!NAME.test(name)) {
         throw new UsageError(`invalid migration name ${JSON.stringify(name)}`, 'use lower-case letters, digits, "_", "-" and ".", e.g. split_user_name');

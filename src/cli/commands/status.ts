@@ -9,6 +9,7 @@ import { listBackfillControls } from '../../backfill/control.js';
 import { backfillSummaries } from '../../store/checkpoints.js';
 import { listEvents, stepLog } from '../../store/migrations.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
+import { lastDriftCheck } from '../../migration/drift.js';
 import { withContext, type CommandContext } from '../context.js';
 
 export function register(program: Command): void {
@@ -49,7 +50,8 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
     };
   });
   const debt = await flagDebt([...flags.values()], { root: ctx.config.root, sourceGlobs: ctx.config.flags.sourceGlobs, maxAgeMs: ctx.config.flags.maxAgeMs });
-  ctx.out.result({ migrations: items, flagDebt: debt });
+  const drift = await lastDriftCheck(ctx.database.pool, ctx.config.schema);
+  ctx.out.result({ migrations: items, flagDebt: debt, drift: drift ? { checkedAt: drift.checkedAt, objects: drift.items.length } : null });
   if (items.length === 0) {
     ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
   }
@@ -70,6 +72,7 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
     ]),
   );
+  ctx.out.line(driftLine(drift));
   if (debt.length > 0) {
     ctx.out.line();
     ctx.out.line(c.bold(c.yellow(`flag debt (${debt.length})`)));
@@ -79,6 +82,13 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       if (d.references.length > 5) ctx.out.line(c.dim(`    ... and ${d.references.length - 5} more`));
     }
   }
+}
+
+/** One line on schema drift, from the last "migrate drift" (which replays the migrations; status does not). */
+function driftLine(last: Awaited<ReturnType<typeof lastDriftCheck>>): string {
+  if (!last) return 'drift: never checked (run "migrate drift")';
+  const ago = `${formatDuration(Date.now() - last.checkedAt.getTime())} ago`;
+  return last.items.length === 0 ? `drift: none at the last check (${ago})` : `drift: ${last.items.length} object(s) differed at the last check (${ago}); see "migrate drift"`;
 }
 
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {
