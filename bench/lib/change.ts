@@ -129,7 +129,7 @@ export async function measureChange(ctx: BenchContext, approach: Approach, rows:
           await sleep(shape.dwellMs);
           await phase('switch 100%', () => migrator.switch(MIGRATION_NAME, { percent: 100 }));
           await sleep(shape.dwellMs);
-          await phase('contract', () => migrator.contract(MIGRATION_NAME));
+          await phase('contract', () => migrator.contract(MIGRATION_NAME, { waitMs: 60_000 }));
         } else {
           await phase('ALTER TABLE ... TYPE bigint (Kysely Migrator)', () => alterInPlace(db));
         }

@@ -94,11 +94,12 @@ try {
   // the demo cannot delete its own code, so it shows the refusal and overrides it.
   const contractShowingGuards = async (name: string) => {
     try {
-      await migrator.contract(name);
+      // The telemetry guard decides on evidence: wait until every client has reported the switch.
+      await migrator.contract(name, { waitMs: 60_000 });
     } catch (err) {
       if (!(err instanceof GuardRefusal) || err.guard !== 'code-references') throw err;
       view.note(`contract refused by guard code-references (the old path is still in examples/demo/app.ts); forcing it for the demo`);
-      await migrator.contract(name, { force: ['code-references'] });
+      await migrator.contract(name, { force: ['code-references'], waitMs: 60_000 });
     }
   };
 
