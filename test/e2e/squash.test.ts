@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/connect.js';
 import { schemaFingerprint } from '../../src/testing/catalog.js';
 import { migrate, migrationSource } from '../support/cli.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, serverUrl, type TestDatabase } from '../support/database.js';
 import { pgDumpMatchesServer } from '../support/pg-dump.js';
 
 // These commands dump the schema with pg_dump, which must be as new as the server.
 const dumpable = await pgDumpMatchesServer();
-if (!dumpable) process.stderr.write('skipping: no pg_dump as new as the test server on this machine\n');
+if (!dumpable) process.stderr.write(`skipping: no pg_dump as new as the test server on this machine (${serverUrl()})\n`);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = path.join(root, 'scratch', `squash-e2e-${process.pid}`);

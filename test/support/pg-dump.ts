@@ -12,7 +12,7 @@ export async function pgDumpMatchesServer(): Promise<boolean> {
   client.on('error', () => {});
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+    const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
     const major = Math.floor(Number(rows[0]!.v) / 10_000);
     return findPgTools('pg_dump').some((t) => t.major >= major);
   } finally {
