@@ -95,6 +95,8 @@ export function ofrepRoutes(app: FastifyInstance, flags: FlagsClient): void {
       return { flag: await flags.set(req.params.key, parsed.patch, { actor: who.name, reason: parsed.reason }) };
     } catch (err) {
       if (err instanceof CurtainError && err.exitCode === 2) return sendError(reply, 422, err.message, err.hint);
+      // Refused by a guard (a migration's own flag moves only through switch): a conflict, not a server error.
+      if (err instanceof CurtainError && err.exitCode === 3) return sendError(reply, 409, err.message, err.hint);
       throw err;
     }
   });

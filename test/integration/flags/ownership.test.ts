@@ -42,7 +42,7 @@ describe("a migration's flag is owned by its lifecycle", () => {
     expect((err as Error).message).toContain('flag owned.flag belongs to migration m_owned');
     const res = await put({ enabled: true, rollout: 50 });
     expect(res.status).toBe(409);
-    expect(((await res.json()) as { errorDetails: string }).errorDetails).toContain('m_owned');
+    expect(JSON.stringify(await res.json())).toContain('m_owned');
     expect(await getFlag(conn.pool, 'curtain', 'owned.flag')).toEqual(before);
   });
 
