@@ -48,7 +48,7 @@ describe('objects depending on a column that contract replaces', () => {
     await applySteps(conn.pool, p.contract);
     const cols = await conn.pool.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'app.active_customers'::regclass AND attnum > 0 ORDER BY attnum`);
     expect(cols.rows.map((r) => r.attname)).toEqual(['id', 'email', 'name']);
-    expect((await conn.pool.query(`SELECT pg_get_viewdef('app.active_customers'::regclass) AS d`)).rows[0].d).toContain('customer.email_address AS email');
+    expect((await conn.pool.query(`SELECT pg_get_viewdef('app.active_customers'::regclass) AS d`)).rows[0].d).toMatch(/(customer\.)?email_address AS email/); // PostgreSQL 18 prints the view without the table qualifier
     expect((await conn.pool.query(`SELECT email FROM app.active_customers WHERE id = 1`)).rows).toEqual([{ email: 'new@x.org' }]);
     expect((await conn.pool.query(`SELECT count(*)::int AS n FROM app.active_emails`)).rows[0].n).toBe(38);
     const meta = await conn.pool.query(
