@@ -186,8 +186,9 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
     expect(partial.length, `rows seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect(partial).toEqual([...partial].sort((a, b) => a - b));
     // The cell's final value (the 25 ms sampler may miss the last update before "done").
-    const finalRows = await page.evaluate((name) => [...document.querySelectorAll('[data-progress]')].find((c: Element) => (c as HTMLElement).dataset.progress === name) as HTMLElement | undefined, RENAME).then(() =>
-      page.evaluate((name) => Number(([...document.querySelectorAll('[data-progress]')].find((c: Element) => (c as HTMLElement).dataset.progress === name) as HTMLElement | undefined)?.dataset.rows), RENAME),
+    const finalRows = await page.evaluate(
+      (name) => Number(([...document.querySelectorAll('[data-progress]')].find((c: HTMLElement) => c.dataset.progress === name) as HTMLElement | undefined)?.dataset.rows),
+      RENAME,
     );
     expect(finalRows).toBe(USERS);
     await page.context().close();
