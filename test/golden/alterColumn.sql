@@ -32,6 +32,7 @@ END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
 CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "_curtain_new_total" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.orders: _curtain_new_total
 -- in keyset batches: _curtain_new_total = (total::bigint)
 -- 6. [ACCESS SHARE, verify] verify: no row where a new column differs from up(old)

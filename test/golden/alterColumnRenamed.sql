@@ -36,6 +36,7 @@ END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
 CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "total_cents" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.orders: total_cents
 -- in keyset batches: total_cents = (total::bigint * 100)
 -- 6. [ACCESS SHARE, verify] verify: no row where a new column differs from up(old)

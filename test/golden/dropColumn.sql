@@ -29,6 +29,7 @@ END
 $curtain$;
 -- 3. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
 CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 4. [none, bookkeeping] mark the migration expanded
 
 -- ===== migrate switch =====

@@ -36,6 +36,7 @@ END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on users
 CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "email", "email_address" ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_users"();
+ALTER TABLE "public"."users" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.users: email_address
 -- in keyset batches: email_address = "email"
 -- 6. [ACCESS SHARE, verify] verify: no row where a new column differs from up(old)
