@@ -17,6 +17,9 @@ export type { Migrator, MigratorOptions, PlannedMigration, RunOptions } from './
 export type { LifecycleReporter, TransitionResult } from './migration/context.js';
 export type { StepEvent } from './migration/executor.js';
 export type { SwitchOptions } from './migration/transitions/switch.js';
+export { RolloutStoppedError, RolloutCancelledError, type RolloutOptions, type RolloutResult } from './migration/rollout.js';
+export { rolloutPlan, parsePercentages, describePlan, type RolloutPlan } from './migration/rollout-plan.js';
+export { getRollout, listRollouts, type RolloutRow, type RolloutStatus, type RolloutTargeting } from './store/rollouts.js';
 export type { MigrationEntry } from './migration/project.js';
 export { TABLE as lifecycleTable, PHASES, COMMANDS, outcome, commandsFrom, commandsAhead, mermaid as lifecycleDiagram } from './migration/machine.js';
 export type { Phase, Command as LifecycleCommand, Outcome } from './migration/machine.js';

@@ -18,6 +18,9 @@ import { abort } from './transitions/abort.js';
 import { contract } from './transitions/contract.js';
 import { expand } from './transitions/expand.js';
 import { switchFlag, type SwitchOptions } from './transitions/switch.js';
+import { runRollout, type RolloutOptions, type RolloutResult } from './rollout.js';
+import { describePlan } from './rollout-plan.js';
+import { endRollout, getRollout } from '../store/rollouts.js';
 import { up, type UpOptions } from './up.js';
 
 /** Options of {@link createMigrator}. */
@@ -65,8 +68,21 @@ export interface Migrator {
   plan(name?: string): Promise<PlannedMigration[]>;
   /** Expand one migration, or every pending (and interrupted) one. All target files are loaded before anything changes. */
   expand(name?: string, options?: RunOptions): Promise<TransitionResult[]>;
-  /** Turn a migration's flag on (for `percent` of subjects) or `off`. */
+  /**
+   * Turn a migration's flag on (for `percent` of subjects) or `off`. While a
+   * rollout plan runs, only `off` is accepted: it cancels the rollout.
+   */
   switch(name: string, options?: SwitchOptions): Promise<TransitionResult>;
+  /**
+   * Advance a migration's flag along a plan (`[1, 10, 50, 100]`, one step
+   * `every`), checking the stop conditions between steps; resumes a running
+   * rollout of the same plan. Takes the migrate lock for each step only.
+   * Throws {@link RolloutStoppedError} (exit 3) when a condition turned the flag back off.
+   *
+   * @example
+   * await migrator.rollout('rename_email', { plan: [1, 10, 50, 100], every: '10m', check: 'SELECT count(*) = 0 FROM alarms' });
+   */
+  rollout(name: string, options: RolloutOptions): Promise<RolloutResult>;
   /** Contract one switched migration, or every switched (and interrupted) one, after its guards pass. */
   contract(name?: string, options?: GuardOptions & RunOptions): Promise<TransitionResult[]>;
   /** Expand, switch and contract every migration up to `name` in one go, for a database without live traffic (dev, CI). */
@@ -192,7 +208,30 @@ export function openMigrator(o: {
       );
     },
     async switch(name, opts = {}) {
-      return locked('switch', (project) => switchFlag(project, project.find(name), opts, ctx()));
+      return locked('switch', async (project) => {
+        const entry = project.find(name);
+        const running = await getRollout(pool, config.schema, entry.name);
+        if (running?.status !== 'running') return switchFlag(project, entry, opts, ctx());
+        if (!opts.off) {
+          throw new UsageError(
+            `a rollout of ${entry.name} is running (${describePlan(running)}, at step ${running.step + 1}/${running.steps.length})`,
+            `cancel it first with "migrate switch ${entry.name} --off"`,
+          );
+        }
+        // --off cancels the rollout in the transaction that turns the flag off: its runner cannot apply another step.
+        const c = ctx();
+        const why = `cancelled by ${c.actor}`;
+        const result = await switchFlag(project, entry, opts, c, {
+          reason: `switch ${entry.name} --off: rollout cancelled at step ${running.step + 1}/${running.steps.length}`,
+          details: { rollout: { cancelled: true } },
+          record: (tx) => endRollout(tx, config.schema, entry.name, 'cancelled', why).then(() => {}),
+        });
+        if (result.noop) await endRollout(pool, config.schema, entry.name, 'cancelled', why);
+        return { ...result, details: { ...result.details, rolloutCancelled: true } };
+      });
+    },
+    async rollout(name, opts) {
+      return runRollout({ ctx: () => ctx(), locked: (fn) => locked('switch', fn), project: () => Project.open(config, pool) }, name, opts);
     },
     async contract(name, opts = {}) {
       const { batchSize, batchDelayMs, lint, ...guards } = opts;
@@ -205,7 +244,12 @@ export function openMigrator(o: {
       return locked('up', () => up(ctx(run), name, { yes }));
     },
     async abort(name) {
-      return locked('abort', (project) => abort(project, project.find(name), ctx()));
+      return locked('abort', async (project) => {
+        const result = await abort(project, project.find(name), ctx());
+        // A rollout of an aborted migration has nothing left to advance.
+        await endRollout(pool, config.schema, result.migration, 'cancelled', 'the migration was aborted');
+        return result;
+      });
     },
     async log(name) {
       const project = await Project.open(config, pool);

@@ -11,6 +11,7 @@ import { flagTracking } from './internal/004-flag-tracking.js';
 import { clientVersions } from './internal/008-client-versions.js';
 import { backfillControl } from './internal/005-backfill-control.js';
 import { driftChecks } from './internal/009-drift-checks.js';
+import { rollouts } from './internal/010-rollouts.js';
 
 /** Default name of the schema where curtain keeps its state. */
 export const DEFAULT_SCHEMA = 'curtain';
@@ -30,6 +31,7 @@ const internalMigrations: InternalMigration[] = [
   { name: '005-backfill-control', sql: backfillControl },
   { name: '008-client-versions', sql: clientVersions },
   { name: '009-drift-checks', sql: driftChecks },
+  { name: '010-rollouts', sql: rollouts },
 ];
 
 /** The number of internal versions this build knows. */

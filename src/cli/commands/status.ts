@@ -4,12 +4,14 @@ import { quoteIdent } from '../../db/identifiers.js';
 import { flagDebt, flagState } from '../../flags/debt.js';
 import { listFlags, type FlagRow } from '../../flags/store.js';
 import { describeFlagState } from '../../flags/targeting.js';
-import { commandsFrom, isApplied, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
+import { commandsFrom, isApplied, isInFlight, isInterrupted, TERMINAL, type Phase } from '../../migration/machine.js';
 import { listBackfillControls } from '../../backfill/control.js';
 import { backfillSummaries } from '../../store/checkpoints.js';
 import { listEvents, stepLog } from '../../store/migrations.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
 import { lastDriftCheck } from '../../migration/drift.js';
+import { listRollouts, getRollout, type RolloutRow } from '../../store/rollouts.js';
+import { describePlan, describeStep } from '../../migration/rollout-plan.js';
 import { withContext, type CommandContext } from '../context.js';
 
 export function register(program: Command): void {
@@ -31,6 +33,7 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
   const flags = new Map((await listFlags(ctx.database.pool, ctx.config.schema)).map((f) => [f.key, f]));
   const progress = new Map((await backfillSummaries(ctx.database.pool, ctx.config.schema)).map((s) => [s.migration, s]));
   const controls = new Map((await listBackfillControls(ctx.database.pool, ctx.config.schema)).map((b) => [b.migration, b]));
+  const rollouts = new Map((await listRollouts(ctx.database.pool, ctx.config.schema)).map((r) => [r.migration, r]));
   const items = project.entries.map((e) => {
     const flagKey = e.record?.flag;
     const flag = flagKey ? flags.get(flagKey) : undefined;
@@ -44,6 +47,8 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       backfill: cp ? { rowsDone: cp.rowsDone, rowsTotal: cp.rowsTotal, done: cp.done, waiting: cp.done ? null : (controls.get(e.name)?.throttled ?? null) } : null,
       // The commands that move it from here (none only at the end of the lifecycle).
       next: e.file ? commandsFrom(e.phase) : [],
+      // The last rollout plan, while the migration is in flight.
+      rollout: isInFlight(e.phase) && rollouts.has(e.name) ? rolloutJson(rollouts.get(e.name)!) : null,
       changed: e.changed,
       missingFile: !e.file,
       updatedAt: e.record?.updatedAt ?? null,
@@ -72,6 +77,12 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
       i.updatedAt ? `${formatDuration(Date.now() - i.updatedAt.getTime())} ago` : '',
     ]),
   );
+  const withRollout = items.filter((i) => i.rollout);
+  if (withRollout.length > 0) {
+    ctx.out.line();
+    ctx.out.line(c.bold('rollouts'));
+    for (const i of withRollout) ctx.out.line(`  ${i.name}: ${rolloutLine(rollouts.get(i.name)!)}`);
+  }
   ctx.out.line(driftLine(drift));
   if (debt.length > 0) {
     ctx.out.line();
@@ -94,6 +105,7 @@ function driftLine(last: Awaited<ReturnType<typeof lastDriftCheck>>): string {
 async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<void> {
   const events = entry.record ? await listEvents(ctx.database.pool, ctx.config.schema, entry.name) : [];
   const steps = entry.record ? await stepLog(ctx.database.pool, ctx.config.schema, entry.name) : [];
+  const rollout = entry.record ? await getRollout(ctx.database.pool, ctx.config.schema, entry.name) : undefined;
   ctx.out.result({
     name: entry.name,
     phase: entry.phase,
@@ -101,12 +113,14 @@ async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<voi
     checksum: entry.record?.checksum ?? entry.file?.checksum ?? null,
     changed: entry.changed,
     verification: entry.record?.verification ?? null,
+    rollout: rollout ? rolloutJson(rollout) : null,
     events,
     steps: steps.map((s) => ({ phase: s.phase, index: s.index, description: s.description, lock: s.lock, attempts: s.attempts, durationMs: s.durationMs, finishedAt: s.finishedAt })),
     next: entry.file ? commandsFrom(entry.phase) : [],
   });
   ctx.out.line(`${ctx.out.color.bold(entry.name)}  ${entry.phase}${entry.record ? `  flag ${entry.record.flag}` : ''}`);
   if (entry.record?.description) ctx.out.line(entry.record.description);
+  if (rollout) ctx.out.line(`rollout: ${rolloutLine(rollout)}`);
   if (events.length === 0) {
     ctx.out.line('not expanded yet');
     return;
@@ -121,4 +135,41 @@ async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<voi
       Object.keys(e.details).length ? JSON.stringify(e.details) : '',
     ]),
   );
+}
+
+/** A rollout for --json: the plan, where it is, when the next step is due, why it ended. */
+function rolloutJson(r: RolloutRow) {
+  return {
+    status: r.status,
+    plan: describePlan(r),
+    steps: r.steps,
+    targeting: r.targeting,
+    everyMs: r.everyMs,
+    check: r.check,
+    step: r.step + 1,
+    of: r.steps.length,
+    current: describeStep(r, r.step),
+    next: r.status === 'running' && r.step + 1 < r.steps.length ? describeStep(r, r.step + 1) : null,
+    nextAt: r.status === 'running' ? r.nextAt : null,
+    startedAt: r.startedAt,
+    stopReason: r.stopReason,
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** A rollout in one line: `running, step 2/4 (10 %), next 50 % in 8m 12s (--plan 1,10,50,100 --every 10m)`. */
+function rolloutLine(r: RolloutRow): string {
+  const at = `step ${r.step + 1}/${r.steps.length} (${describeStep(r, r.step)})`;
+  const plan = `(${describePlan(r)})`;
+  switch (r.status) {
+    case 'running': {
+      const next = r.step + 1 < r.steps.length ? describeStep(r, r.step + 1) : 'the end';
+      const wait = r.nextAt ? Math.max(0, r.nextAt.getTime() - Date.now()) : 0;
+      return `running, ${at}, next ${next} ${wait > 0 ? `in ${formatDuration(wait)}` : 'now'} at ${r.nextAt?.toISOString() ?? '?'} ${plan}`;
+    }
+    case 'completed':
+      return `completed ${formatDuration(Date.now() - r.updatedAt.getTime())} ago ${plan}`;
+    default:
+      return `${r.status} at ${at}: ${r.stopReason ?? 'no reason recorded'} ${plan}`;
+  }
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { UsageError } from '../../errors.js';
 import { getFlag, setFlag } from '../../flags/store.js';
 import { targetFlag } from '../../flags/target.js';
@@ -24,11 +25,21 @@ export interface SwitchOptions {
   where?: readonly string[];
 }
 
+/** What a caller inside curtain (a rollout plan) adds to a switch: its audit reason, and its own record in the flag's transaction. */
+export interface SwitchHooks {
+  /** The flag audit's reason (default `switch <name>`). */
+  reason?: string;
+  /** Runs in the transaction that changes the flag; throwing rolls the change back. */
+  record?: (tx: pg.PoolClient) => Promise<void>;
+  /** Added to the migration event's details (e.g. the rollout step). */
+  details?: Record<string, unknown>;
+}
+
 /**
  * Switch a migration's flag: on for everyone, on for `percent` of subjects, or
  * back off. The dual-write authority follows the flag in the same transaction.
  */
-export async function switchFlag(project: Project, entry: MigrationEntry, options: SwitchOptions, ctx: LifecycleContext): Promise<TransitionResult> {
+export async function switchFlag(project: Project, entry: MigrationEntry, options: SwitchOptions, ctx: LifecycleContext, hooks: SwitchHooks = {}): Promise<TransitionResult> {
   const started = performance.now();
   if (options.percent !== undefined && options.off) throw new UsageError('--percent and --off exclude each other');
   const targeting = Boolean(options.for?.length || options.where?.length);
@@ -46,7 +57,7 @@ export async function switchFlag(project: Project, entry: MigrationEntry, option
   const record = entry.record!;
   const migration = await project.load(entry);
   const program = project.program(entry, migration);
-  const details: Record<string, unknown> = { percent: percent ?? null, enabled: on, ...(targeting ? { for: options.for ?? [], where: options.where ?? [] } : {}) };
+  const details: Record<string, unknown> = { percent: percent ?? null, enabled: on, ...(targeting ? { for: options.for ?? [], where: options.where ?? [] } : {}), ...hooks.details };
   const runtime = stepRuntime(ctx, migration, {
     async snapshot() {
       // Turning the flag on is when new code starts writing: keep a way back to this moment.
@@ -55,11 +66,12 @@ export async function switchFlag(project: Project, entry: MigrationEntry, option
       details.snapshotId = (await takeAutoSnapshot('switch', migration, program, ctx)) ?? null;
     },
     async bookkeeping(action, tx) {
-      const meta = { actor: ctx.actor, reason: `switch ${entry.name}` };
+      const meta = { actor: ctx.actor, reason: hooks.reason ?? `switch ${entry.name}` };
       if (targeting) await targetFlag(tx, schema, record.flag, { enabled: true, rollout: percent, for: options.for, where: options.where }, meta);
       else await setFlag(tx, schema, record.flag, { enabled: on, rollout: on ? percent : 100 }, meta);
       await setPhase(tx, schema, entry.name, toStored(admitted.run.to));
       await addEvent(tx, schema, { migration: entry.name, event: action, actor: ctx.actor, details });
+      await hooks.record?.(tx);
     },
   });
   // Each switch is its own run: record it under a unique phase name.
