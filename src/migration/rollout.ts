@@ -18,7 +18,7 @@ import type { LifecycleContext } from './context.js';
 import { backfillTasks } from './program.js';
 import type { Project } from './project.js';
 import { assertCheckPasses, sampleOutOfSync, stopReason, verifiableTasks, type StopCheckInput } from './rollout-checks.js';
-import { describePlan, describeStep, rolloutPlan, samePlan, type RolloutPlan } from './rollout-plan.js';
+import { describePlan, describeStep, rolloutPlan, samePlan } from './rollout-plan.js';
 import { admit } from './transitions/common.js';
 import { switchFlag, type SwitchHooks, type SwitchOptions } from './transitions/switch.js';
 
@@ -113,6 +113,16 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
   const n = plan.steps.length;
   const stepText = (i: number) => `step ${i + 1}/${n} (${describeStep(plan, i)})`;
 
+  // Another plan is a mistake whether or not its runner is alive: say so first.
+  const assertSamePlan = (existing: RolloutRow | undefined) => {
+    if (existing?.status === 'running' && !samePlan(existing, plan)) {
+      throw new UsageError(
+        `a rollout of ${entry.name} is running with another plan: ${describePlan(existing)} (at step ${existing.step + 1}/${existing.steps.length}, ${describeStep(existing, existing.step)})`,
+        `rerun that plan to resume it, or cancel it with "migrate switch ${entry.name} --off" first`,
+      );
+    }
+  };
+  assertSamePlan(await getRollout(pool, schema, entry.name));
   const attempt = await trySessionLock(pool, `curtain.rollout:${schema}:${entry.name}`, `rollout ${entry.name}`);
   if ('holder' in attempt) {
     throw new CurtainError(`another process is running the rollout of ${entry.name} (${attempt.holder})`, {
@@ -123,12 +133,7 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
   const runner: SessionLock = attempt;
   try {
     const existing = await getRollout(pool, schema, entry.name);
-    if (existing?.status === 'running' && !samePlan(existing, plan)) {
-      throw new UsageError(
-        `a rollout of ${entry.name} is running with another plan: ${describePlan(existing)} (at step ${existing.step + 1}/${existing.steps.length}, ${describeStep(existing, existing.step)})`,
-        `rerun that plan to resume it, or cancel it with "migrate switch ${entry.name} --off" first`,
-      );
-    }
+    assertSamePlan(existing);
     if (existing?.status === 'completed' && samePlan(existing, plan)) {
       const flag = await getFlag(pool, schema, existing.flag);
       if (flag?.enabled && flag.rollout === plan.steps[n - 1]) {
@@ -262,4 +267,3 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
   }
 }
 
-export type { RolloutPlan };

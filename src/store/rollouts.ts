@@ -104,7 +104,7 @@ export async function startRollout(q: Queryable, schema: string, r: RolloutStart
   const last = r.steps.length === 1;
   await q.query(
     `INSERT INTO ${quoteIdent(schema)}.rollouts (migration, flag, steps, targeting, step, every_ms, check_sql, verify_baseline, actor, started_at, step_started_at, next_at, status, stop_reason, updated_at)
-     VALUES ($1, $2, $3::jsonb, $4::jsonb, 0, $5, $6, $7, $8, now(), now(), CASE WHEN $9 THEN NULL ELSE now() + make_interval(secs => $5::float8 / 1000) END, CASE WHEN $9 THEN 'completed' ELSE 'running' END, NULL, now())
+     VALUES ($1, $2, $3::jsonb, $4::jsonb, 0, $5::bigint, $6, $7, $8, now(), now(), CASE WHEN $9 THEN NULL ELSE now() + make_interval(secs => $5::bigint / 1000.0) END, CASE WHEN $9 THEN 'completed' ELSE 'running' END, NULL, now())
      ON CONFLICT (migration) DO UPDATE SET
        flag = EXCLUDED.flag, steps = EXCLUDED.steps, targeting = EXCLUDED.targeting, step = 0, every_ms = EXCLUDED.every_ms,
        check_sql = EXCLUDED.check_sql, verify_baseline = EXCLUDED.verify_baseline, actor = EXCLUDED.actor,
