@@ -9,6 +9,7 @@ import { quoteQualified } from '../db/identifiers.js';
 import { UsageError, GuardRefusal } from '../errors.js';
 import { errorRates, type ErrorRates } from '../flags/error-rates.js';
 import type { BackfillTask } from '../ops/operation.js';
+import type { ErrorBaseline } from '../store/rollouts.js';
 
 /** What the checks need to know about a running rollout. */
 export interface StopCheckInput {
@@ -16,6 +17,8 @@ export interface StopCheckInput {
   schema: string;
   flag: string;
   startedAt: Date;
+  /** Telemetry counted before the first step in the minute it started (subtracted). */
+  errorBaseline: ErrorBaseline | null;
   /** Errors the new path must have reported before its rate counts (noise guard). */
   minErrors: number;
   check: string | null;
@@ -31,7 +34,7 @@ export interface StopCheckInput {
  * const why = await stopReason({ pool, schema: 'curtain', flag: 'users.email-address', startedAt, minErrors: 5, check: null, checkTimeoutMs: 5000, verify: null });
  */
 export async function stopReason(input: StopCheckInput): Promise<string | undefined> {
-  const rates = await errorRates(input.pool, input.schema, input.flag, Math.max(1, Date.now() - input.startedAt.getTime()));
+  const rates = await ratesSinceStart(input.pool, input.schema, input.flag, input.errorBaseline, input.startedAt);
   const errors = errorRateProblem(rates, input.minErrors);
   if (errors) return errors;
   if (input.check) {
@@ -45,6 +48,39 @@ export async function stopReason(input: StopCheckInput): Promise<string | undefi
     }
   }
   return undefined;
+}
+
+/**
+ * The telemetry of the current minute so far, before a rollout's first step:
+ * telemetry is kept per minute, so what came before the start in that minute
+ * is subtracted later (errors of a previous attempt must not stop a new one).
+ *
+ * @example
+ * const baseline = await errorBaseline(pool, 'curtain', 'users.email-address');
+ */
+export async function errorBaseline(pool: pg.Pool, schema: string, flag: string): Promise<ErrorBaseline> {
+  const r = await errorRates(pool, schema, flag, 1);
+  return { since: r.since.toISOString(), on: { evaluations: r.on.evaluations, errors: r.on.errors }, off: { evaluations: r.off.evaluations, errors: r.off.errors } };
+}
+
+/**
+ * {@link errorRates} since a rollout started: from the minute of its start
+ * (by the database's clock), minus what that minute held before the start.
+ *
+ * @example
+ * const rates = await ratesSinceStart(pool, 'curtain', 'users.email-address', row.errorBaseline, row.startedAt);
+ */
+export async function ratesSinceStart(pool: pg.Pool, schema: string, flag: string, baseline: ErrorBaseline | null, startedAt: Date): Promise<ErrorRates> {
+  const { rows } = await pool.query<{ ms: string }>(`SELECT (extract(epoch FROM now() - $1::timestamptz) * 1000)::float8 AS ms`, [baseline?.since ?? startedAt]);
+  // Half a second short of the minute start, so the window rounds out to exactly that minute.
+  const rates = await errorRates(pool, schema, flag, Math.max(1, Number(rows[0]!.ms) - 500));
+  if (!baseline) return rates;
+  const side = (now: { evaluations: number; errors: number }, before: { evaluations: number; errors: number }) => {
+    const evaluations = Math.max(0, now.evaluations - before.evaluations);
+    const errors = Math.max(0, now.errors - before.errors);
+    return { evaluations, errors, rate: evaluations > 0 ? errors / evaluations : null };
+  };
+  return { ...rates, on: side(rates.on, baseline.on), off: side(rates.off, baseline.off) };
 }
 
 /**

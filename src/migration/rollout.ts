@@ -17,7 +17,7 @@ import { advanceRollout, endRollout, getRollout, rolloutDue, startRollout, type 
 import type { LifecycleContext } from './context.js';
 import { backfillTasks } from './program.js';
 import type { Project } from './project.js';
-import { assertCheckPasses, sampleOutOfSync, stopReason, verifiableTasks, type StopCheckInput } from './rollout-checks.js';
+import { assertCheckPasses, errorBaseline, sampleOutOfSync, stopReason, verifiableTasks, type StopCheckInput } from './rollout-checks.js';
 import { describePlan, describeStep, rolloutPlan, samePlan } from './rollout-plan.js';
 import { admit } from './transitions/common.js';
 import { switchFlag, type SwitchHooks, type SwitchOptions } from './transitions/switch.js';
@@ -159,7 +159,18 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
       if (plan.check) await assertCheckPasses(pool, plan.check, checkTimeoutMs);
       const baseline = tasks.length > 0 ? await sampleOutOfSync(pool, tasks, verifySample, checkTimeoutMs) : null;
       const flag = entry.record!.flag;
-      await applyStep(0, { migration: entry.name, flag, steps: plan.steps, targeting: plan.targeting, everyMs: plan.everyMs, check: plan.check, verifyBaseline: baseline, actor: ctx.actor });
+      const errors = await errorBaseline(pool, schema, flag);
+      await applyStep(0, {
+        migration: entry.name,
+        flag,
+        steps: plan.steps,
+        targeting: plan.targeting,
+        everyMs: plan.everyMs,
+        check: plan.check,
+        verifyBaseline: baseline,
+        errorBaseline: errors,
+        actor: ctx.actor,
+      });
       row = (await getRollout(pool, schema, entry.name))!;
       resumedAt = 0;
     }
@@ -169,6 +180,7 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
       schema,
       flag: row.flag,
       startedAt: row.startedAt,
+      errorBaseline: row.errorBaseline,
       minErrors: options.minErrors ?? 5,
       check: row.check,
       checkTimeoutMs,

@@ -16,6 +16,13 @@ export interface RolloutTargeting {
   where: string[];
 }
 
+/** Evaluations and errors per side counted from `since` (a minute start) up to the rollout's start. */
+export interface ErrorBaseline {
+  since: string;
+  on: { evaluations: number; errors: number };
+  off: { evaluations: number; errors: number };
+}
+
 /** A rollout as persisted. */
 export interface RolloutRow {
   migration: string;
@@ -29,6 +36,8 @@ export interface RolloutRow {
   check: string | null;
   /** Rows out of sync (sampled) when the rollout started; null when the migration has nothing to verify. */
   verifyBaseline: number | null;
+  /** Telemetry already counted in the minute the rollout started (subtracted: only what came after counts). */
+  errorBaseline: ErrorBaseline | null;
   actor: string;
   startedAt: Date;
   stepStartedAt: Date;
@@ -39,7 +48,7 @@ export interface RolloutRow {
   updatedAt: Date;
 }
 
-const COLUMNS = `migration, flag, steps, targeting, step, every_ms, check_sql, verify_baseline, actor, started_at, step_started_at, next_at, status, stop_reason, updated_at`;
+const COLUMNS = `migration, flag, steps, targeting, step, every_ms, check_sql, verify_baseline, error_baseline, actor, started_at, step_started_at, next_at, status, stop_reason, updated_at`;
 
 function toRow(r: Record<string, any>): RolloutRow {
   return {
@@ -51,6 +60,7 @@ function toRow(r: Record<string, any>): RolloutRow {
     everyMs: Number(r.every_ms),
     check: r.check_sql,
     verifyBaseline: r.verify_baseline,
+    errorBaseline: r.error_baseline ?? null,
     actor: r.actor,
     startedAt: r.started_at,
     stepStartedAt: r.step_started_at,
@@ -93,6 +103,7 @@ export interface RolloutStart {
   everyMs: number;
   check: string | null;
   verifyBaseline: number | null;
+  errorBaseline: ErrorBaseline | null;
   actor: string;
 }
 
@@ -103,13 +114,13 @@ export interface RolloutStart {
 export async function startRollout(q: Queryable, schema: string, r: RolloutStart): Promise<void> {
   const last = r.steps.length === 1;
   await q.query(
-    `INSERT INTO ${quoteIdent(schema)}.rollouts (migration, flag, steps, targeting, step, every_ms, check_sql, verify_baseline, actor, started_at, step_started_at, next_at, status, stop_reason, updated_at)
-     VALUES ($1, $2, $3::jsonb, $4::jsonb, 0, $5::bigint, $6, $7, $8, now(), now(), CASE WHEN $9 THEN NULL ELSE now() + make_interval(secs => $5::bigint / 1000.0) END, CASE WHEN $9 THEN 'completed' ELSE 'running' END, NULL, now())
+    `INSERT INTO ${quoteIdent(schema)}.rollouts (migration, flag, steps, targeting, step, every_ms, check_sql, verify_baseline, error_baseline, actor, started_at, step_started_at, next_at, status, stop_reason, updated_at)
+     VALUES ($1, $2, $3::jsonb, $4::jsonb, 0, $5::bigint, $6, $7, $10::jsonb, $8, now(), now(), CASE WHEN $9 THEN NULL ELSE now() + make_interval(secs => $5::bigint / 1000.0) END, CASE WHEN $9 THEN 'completed' ELSE 'running' END, NULL, now())
      ON CONFLICT (migration) DO UPDATE SET
        flag = EXCLUDED.flag, steps = EXCLUDED.steps, targeting = EXCLUDED.targeting, step = 0, every_ms = EXCLUDED.every_ms,
-       check_sql = EXCLUDED.check_sql, verify_baseline = EXCLUDED.verify_baseline, actor = EXCLUDED.actor,
+       check_sql = EXCLUDED.check_sql, verify_baseline = EXCLUDED.verify_baseline, error_baseline = EXCLUDED.error_baseline, actor = EXCLUDED.actor,
        started_at = now(), step_started_at = now(), next_at = EXCLUDED.next_at, status = EXCLUDED.status, stop_reason = NULL, updated_at = now()`,
-    [r.migration, r.flag, JSON.stringify(r.steps), r.targeting ? JSON.stringify(r.targeting) : null, r.everyMs, r.check, r.verifyBaseline, r.actor, last],
+    [r.migration, r.flag, JSON.stringify(r.steps), r.targeting ? JSON.stringify(r.targeting) : null, r.everyMs, r.check, r.verifyBaseline, r.actor, last, r.errorBaseline ? JSON.stringify(r.errorBaseline) : null],
   );
 }
 

@@ -142,6 +142,12 @@ describe('rollout plans', () => {
     expect(row.stop_reason).toMatch(/the new path's error rate/);
     expect((await reasons('rollout.errors')).at(-1)).toMatch(/^rollout stopped at step 1\/2 \(50 %\): the new path's error rate/);
     expect((await run('status')).stdout).toMatch(/errors: stopped at step 1\/2 \(50 %\): the new path's error rate/);
+
+    // Started again once fixed: the errors from before its start do not count, and the plan starts from its first step.
+    const again = await run('switch', 'errors', '--plan', '50,100', '--every', '1s', '--poll', '100ms');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/rollout completed: 50 % → 100 %/);
+    expect(await flag('rollout.errors')).toMatchObject({ enabled: true, rollout: 100 });
   });
 
   it('stops when --check returns false', async () => {

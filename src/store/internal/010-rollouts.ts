@@ -16,6 +16,7 @@ export function rollouts(schema: string): string {
   every_ms        bigint NOT NULL CHECK (every_ms > 0),
   check_sql       text,
   verify_baseline integer,
+  error_baseline  jsonb,
   actor           text NOT NULL,
   started_at      timestamptz NOT NULL DEFAULT now(),
   step_started_at timestamptz NOT NULL DEFAULT now(),
