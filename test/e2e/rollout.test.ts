@@ -142,6 +142,9 @@ describe('rollout plans', () => {
     expect(row.stop_reason).toMatch(/the new path's error rate/);
     expect((await reasons('rollout.errors')).at(-1)).toMatch(/^rollout stopped at step 1\/2 \(50 %\): the new path's error rate/);
     expect((await run('status')).stdout).toMatch(/errors: stopped at step 1\/2 \(50 %\): the new path's error rate/);
+    const timeline = await run('status', 'errors', '--json');
+    expect(timeline.json().rollout).toMatchObject({ status: 'stopped', step: 1, of: 2, current: '50 %', next: null });
+    expect(timeline.json().rollout.stopReason).toMatch(/the new path's error rate/);
 
     // Started again once fixed: the errors from before its start do not count, and the plan starts from its first step.
     const again = await run('switch', 'errors', '--plan', '50,100', '--every', '1s', '--poll', '100ms');
