@@ -5,12 +5,12 @@ import { acquireMigrateLock } from '../db/advisory-lock.js';
 import { connect, type Database } from '../db/connect.js';
 import { ownConnectionErrors } from '../db/pool-errors.js';
 import { configuredUrl } from '../db/open.js';
-import { UsageError } from '../errors.js';
+import { CurtainError, UsageError } from '../errors.js';
 import { ensureStore } from '../store/store.js';
-import { stepLog, type StepLogEntry } from '../store/migrations.js';
+import { getRecord, stepLog, type StepLogEntry } from '../store/migrations.js';
 import type { LifecycleContext, LifecycleReporter, TransitionResult } from './context.js';
 import type { GuardOptions } from './guards.js';
-import { commandsAhead, isApplied, type Command, type Phase } from './machine.js';
+import { commandsAhead, isApplied, phaseOf, type Command, type Phase } from './machine.js';
 import { programFor } from './planning.js';
 import type { ProgramPhase, ProgramStep } from './program.js';
 import { Project, type MigrationEntry } from './project.js';
@@ -144,6 +144,18 @@ export function openMigrator(o: {
       await lock.release();
     }
   };
+  /** A transition reports only the phase the database really reached: anything else is an error, never a success. */
+  const confirmed = async (command: string, result: TransitionResult): Promise<TransitionResult> => {
+    if (result.noop) return result;
+    const record = await getRecord(pool, config.schema, result.migration);
+    const reached = record ? phaseOf(record.phase) : 'pending';
+    if (reached !== result.to) {
+      throw new CurtainError(`${command} of ${result.migration} should have left it ${result.to}, but the database says ${reached}`, {
+        hint: `run "migrate status ${result.migration}" and rerun the command that its next column names`,
+      });
+    }
+    return result;
+  };
   /** Run `command` on each target in turn, each against a freshly read project (the previous one changed it). */
   const each = async (project: Project, targets: MigrationEntry[], run: (p: Project, e: MigrationEntry) => Promise<TransitionResult>) => {
     // Load every target first: a broken file refuses the whole set before anything changes.
@@ -188,16 +200,18 @@ export function openMigrator(o: {
     },
     async expand(name, opts = {}) {
       return locked('expand', (project) =>
-        each(project, name ? [project.find(name)] : project.targets('expand'), (p, e) => expand(p, e, ctx(opts))),
+        each(project, name ? [project.find(name)] : project.targets('expand'), async (p, e) => confirmed('expand', await expand(p, e, ctx(opts)))),
       );
     },
     async switch(name, opts = {}) {
-      return locked('switch', (project) => switchFlag(project, project.find(name), opts, ctx()));
+      return locked('switch', async (project) => confirmed('switch', await switchFlag(project, project.find(name), opts, ctx())));
     },
     async contract(name, opts = {}) {
       const { batchSize, batchDelayMs, lint, ...guards } = opts;
       return locked('contract', (project) =>
-        each(project, name ? [project.find(name)] : project.targets('contract'), (p, e) => contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
+        each(project, name ? [project.find(name)] : project.targets('contract'), async (p, e) =>
+          confirmed('contract', await contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
+        ),
       );
     },
     async up(name, opts = {}) {
@@ -205,7 +219,7 @@ export function openMigrator(o: {
       return locked('up', () => up(ctx(run), name, { yes }));
     },
     async abort(name) {
-      return locked('abort', (project) => abort(project, project.find(name), ctx()));
+      return locked('abort', async (project) => confirmed('abort', await abort(project, project.find(name), ctx())));
     },
     async log(name) {
       const project = await Project.open(config, pool);
