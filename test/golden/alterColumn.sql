@@ -31,7 +31,7 @@ BEGIN
 END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "_curtain_new_total" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "_curtain_new_total" ON "public"."orders" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
 ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.orders: _curtain_new_total
 -- in keyset batches: _curtain_new_total = (total::bigint)
