@@ -1,5 +1,6 @@
 export { runBackfill, primaryKey, type BackfillOptions, type BackfillProgress, type BackfillResult, type BlockingSession } from './run.js';
-export { verifyBackfill, type VerifyResult } from './verify.js';
+export { verifyBackfill, describeOutOfSync, type VerifyResult } from './verify.js';
+export { backfillLeaves, uncoveredPartitions, type UncoveredPartition } from './partitions.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
 export {
   createThrottle,

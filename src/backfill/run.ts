@@ -7,11 +7,12 @@ import type { BackfillTask } from '../ops/operation.js';
 import { BACKFILL_GUC } from '../ops/triggers.js';
 import { ctidBatchSql, keysetBatchSql, sweepSql, type KeyColumn } from './batches.js';
 import { describeBlocker, watchBlockers, type BlockingSession } from './blockers.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
+import { readCheckpoint, seedCheckpoint, writeCheckpoint, type Checkpoint } from '../store/checkpoints.js';
 import { isDataError, locateFailingRow, type FailedBatch } from './failing-row.js';
 
 export type { BlockingSession };
 import { canSkipUserTriggers } from './user-triggers.js';
+import { backfillLeaves, onPartition } from './partitions.js';
 import { createPacer } from './pacing.js';
 import type { ThrottleOptions } from './throttle.js';
 
@@ -19,6 +20,8 @@ import type { ThrottleOptions } from './throttle.js';
 export interface BackfillProgress {
   /** `schema.table` */
   table: string;
+  /** `schema.partition` being walked, for a partitioned table (counts are summed over all its partitions). */
+  partition?: string;
   rowsDone: number;
   rowsTotal: number;
   rowsPerSecond: number;
@@ -64,6 +67,8 @@ export interface BackfillOptions {
 
 export interface BackfillResult {
   table: string;
+  /** For a partitioned table: one result per leaf partition (the totals above sum them). */
+  partitions?: BackfillResult[];
   /** False when stopped by the signal before the end. */
   done: boolean;
   rowsDone: number;
@@ -95,6 +100,54 @@ const DEFAULT_MAX_LOCK_WAIT_MS = 10 * 60_000;
  */
 export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions): Promise<BackfillResult> {
   const table = `${task.table.schema}.${task.table.name}`;
+  const leaves = await backfillLeaves(pool, task.table);
+  if (leaves.length === 1 && leaves[0] === task.table) return walk(pool, task, opts, { label: table, others: () => ({ done: 0, total: 0 }) });
+
+  // A partitioned table: one checkpoint row per leaf partition, all seeded first so progress and
+  // status count every partition from the start (and a rerun knows which are done).
+  const names = leaves.map((l) => `${l.schema}.${l.name}`);
+  const cps = new Map<string, Checkpoint>();
+  for (const [i, leaf] of leaves.entries()) {
+    const part = onPartition(task, leaf);
+    cps.set(names[i]!, (await readCheckpoint(pool, opts.schema, opts.migration, names[i]!)) ?? { lastKey: null, rowsDone: 0, rowsTotal: await estimateRows(pool, part), done: false });
+  }
+  await transaction(pool, async (tx) => {
+    await opts.fence?.(tx);
+    for (const [name, cp] of cps) if (cp.rowsDone === 0 && !cp.done && cp.lastKey === null) await seedCheckpoint(tx, opts.schema, opts.migration, name, cp);
+  });
+  const result: BackfillResult = { table, done: true, rowsDone: 0, rowsWritten: 0, batches: 0, partitions: [] };
+  for (const [i, leaf] of leaves.entries()) {
+    const name = names[i]!;
+    // What the other partitions hold, so each progress event speaks for the whole table.
+    const others = () => {
+      let done = 0;
+      let total = 0;
+      for (const [n, cp] of cps) if (n !== name) (done += cp.rowsDone), (total += Math.max(cp.rowsTotal ?? 0, cp.rowsDone));
+      return { done, total };
+    };
+    const r = await walk(pool, onPartition(task, leaf), opts, { label: table, partition: name, others });
+    cps.set(name, { ...cps.get(name)!, rowsDone: r.rowsDone, done: r.done });
+    result.partitions!.push(r);
+    result.rowsDone += r.rowsDone;
+    result.rowsWritten += r.rowsWritten;
+    result.batches += r.batches;
+    result.done &&= r.done;
+    if (!r.done) break; // stopped by the signal: the checkpoints say where
+  }
+  if (!result.done) result.rowsDone = [...cps.values()].reduce((n, cp) => n + cp.rowsDone, 0);
+  return result;
+}
+
+/** Where a walk reports: the table's name, and for a partition its own name and the other partitions' counts. */
+interface WalkScope {
+  label: string;
+  partition?: string;
+  others: () => { done: number; total: number };
+}
+
+/** Walk one table (or one leaf partition) in batches from its checkpoint. */
+async function walk(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions, scope: WalkScope): Promise<BackfillResult> {
+  const table = `${task.table.schema}.${task.table.name}`;
   const keys = await primaryKey(pool, task);
   let cp = (await readCheckpoint(pool, opts.schema, opts.migration, table)) ?? {
     lastKey: null,
@@ -122,13 +175,16 @@ export async function runBackfill(pool: pg.Pool, task: BackfillTask, opts: Backf
   const progress = (waitingFor?: BlockingSession): BackfillProgress => {
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (cp.rowsDone - startRows) / elapsed : 0;
-    const total = Math.max(cp.rowsTotal ?? 0, cp.rowsDone);
+    const others = scope.others();
+    const done = cp.rowsDone + others.done;
+    const total = Math.max(cp.rowsTotal ?? 0, cp.rowsDone) + others.total;
     return {
-      table,
-      rowsDone: cp.rowsDone,
+      table: scope.label,
+      ...(scope.partition ? { partition: scope.partition } : {}),
+      rowsDone: done,
       rowsTotal: total,
       rowsPerSecond: rate,
-      etaSeconds: cp.done ? 0 : rate > 0 ? (total - cp.rowsDone) / rate : null,
+      etaSeconds: done >= total && cp.done ? 0 : rate > 0 ? (total - done) / rate : null,
       ...(waitingFor ? { waitingFor } : {}),
     };
   };

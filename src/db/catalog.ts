@@ -149,13 +149,16 @@ export async function readTable(q: Queryable, schema: string, name: string): Pro
     q.query(
       `SELECT conname AS name, contype AS type, pg_get_constraintdef(oid) AS definition, conkey::int2[] AS keys,
               convalidated AS validated, CASE WHEN confrelid <> 0 THEN confrelid::regclass::text END AS refs
-         FROM pg_constraint WHERE conrelid = $1 ORDER BY conname`,
+         FROM pg_constraint k WHERE conrelid = $1
+          -- A foreign key to a partitioned table has one clone per referenced partition, on this same table: internal.
+          AND NOT (contype = 'f' AND EXISTS (SELECT 1 FROM pg_constraint p WHERE p.oid = k.conparentid AND p.conrelid = k.conrelid))
+        ORDER BY conname`,
       [oid],
     ),
     q.query(
       `SELECT k.conname AS name, pg_get_constraintdef(k.oid) AS definition, k.confkey::int2[] AS keys,
               k.convalidated AS validated, k.conrelid::regclass::text AS refs
-         FROM pg_constraint k WHERE k.confrelid = $1 AND k.contype = 'f' ORDER BY k.conname`,
+         FROM pg_constraint k WHERE k.confrelid = $1 AND k.contype = 'f' AND k.conparentid = 0 ORDER BY k.conname`,
       [oid],
     ),
     q.query(`SELECT tgname AS name FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname`, [oid]),

@@ -1,6 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { GuardRefusal, UsageError } from '../errors.js';
-import { quoteQualified } from '../db/identifiers.js';
+import { describeOutOfSync, verifyBackfill } from '../backfill/verify.js';
+import { uncoveredPartitions } from '../backfill/partitions.js';
 import { findFlagReferences } from '../flags/references.js';
 import { getFlag } from '../flags/store.js';
 import { telemetryEvidence } from '../flags/evidence.js';
@@ -99,18 +100,30 @@ export async function runContractGuards(
   // Re-verify now, not just at expand: a writer bypassing the trigger may have made a derived
   // column (a renamed or shadow column) diverge. Columns new code writes itself may differ.
   let outOfSync = record.verification?.outOfSync ?? 0;
+  const where: string[] = [];
   for (const task of backfillTasks(program)) {
     if (task.recheck === undefined) continue;
-    const { rows } = await ctx.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${quoteQualified(task.table.schema, task.table.name)} WHERE ${task.recheck}`,
-    );
-    outOfSync += rows[0]?.n ?? 0;
+    const r = await verifyBackfill(ctx.pool, task, task.recheck);
+    outOfSync += r.outOfSync;
+    if (r.outOfSync > 0) where.push(describeOutOfSync(r));
   }
   check(
     'verification',
     outOfSync === 0,
-    `${outOfSync} row(s) where the new side no longer equals up(old side)`,
+    `${outOfSync} row(s) where the new side no longer equals up(old side)${where.length > 0 ? ` (${where.join('; ')})` : ''}`,
     'find the writer that bypasses the dual-write trigger (or a lossy up/down pair), fix the rows, then retry',
+  );
+  // A partition attached after the backfill passed holds rows it never walked (one created with
+  // PARTITION OF got its rows through the dual-write trigger and is in sync).
+  const uncovered = await uncoveredPartitions(ctx.pool, ctx.config.schema, entry.name, backfillTasks(program));
+  check(
+    'verification',
+    uncovered.length === 0,
+    `partition${uncovered.length === 1 ? '' : 's'} attached after the backfill of ${entry.name} hold${uncovered.length === 1 ? 's' : ''} rows it never filled: ${uncovered
+      .map((u) => `${u.partition} of ${u.table} (${u.outOfSync} row${u.outOfSync === 1 ? '' : 's'} out of sync)`)
+      .join(', ')}`,
+    `fill ${uncovered.length === 1 ? 'it' : 'them'}, then retry:\n  ${uncovered.map((u) => u.fill).join('\n  ')}\n` +
+      '(or fill a table before attaching it). If new code wrote those values on purpose (a column it writes itself), --force verification',
   );
   if (migration.kind === 'code') {
     const refs = await codeReferences(record.flag);

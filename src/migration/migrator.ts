@@ -5,12 +5,12 @@ import { acquireMigrateLock } from '../db/advisory-lock.js';
 import { connect, type Database } from '../db/connect.js';
 import { ownConnectionErrors } from '../db/pool-errors.js';
 import { configuredUrl } from '../db/open.js';
-import { UsageError } from '../errors.js';
+import { CurtainError, UsageError } from '../errors.js';
 import { ensureStore } from '../store/store.js';
-import { stepLog, type StepLogEntry } from '../store/migrations.js';
+import { getRecord, stepLog, type StepLogEntry } from '../store/migrations.js';
 import type { LifecycleContext, LifecycleReporter, TransitionResult } from './context.js';
 import type { GuardOptions } from './guards.js';
-import { commandsAhead, isApplied, type Command, type Phase } from './machine.js';
+import { commandsAhead, isApplied, phaseOf, type Command, type Phase } from './machine.js';
 import { programFor } from './planning.js';
 import type { ProgramPhase, ProgramStep } from './program.js';
 import { Project, type MigrationEntry } from './project.js';
@@ -160,6 +160,18 @@ export function openMigrator(o: {
       await lock.release();
     }
   };
+  /** A transition reports only the phase the database really reached: anything else is an error, never a success. */
+  const confirmed = async (command: string, result: TransitionResult): Promise<TransitionResult> => {
+    if (result.noop) return result;
+    const record = await getRecord(pool, config.schema, result.migration);
+    const reached = record ? phaseOf(record.phase) : 'pending';
+    if (reached !== result.to) {
+      throw new CurtainError(`${command} of ${result.migration} should have left it ${result.to}, but the database says ${reached}`, {
+        hint: `run "migrate status ${result.migration}" and rerun the command that its next column names`,
+      });
+    }
+    return result;
+  };
   /** Run `command` on each target in turn, each against a freshly read project (the previous one changed it). */
   const each = async (project: Project, targets: MigrationEntry[], run: (p: Project, e: MigrationEntry) => Promise<TransitionResult>) => {
     // Load every target first: a broken file refuses the whole set before anything changes.
@@ -204,14 +216,14 @@ export function openMigrator(o: {
     },
     async expand(name, opts = {}) {
       return locked('expand', (project) =>
-        each(project, name ? [project.find(name)] : project.targets('expand'), (p, e) => expand(p, e, ctx(opts))),
+        each(project, name ? [project.find(name)] : project.targets('expand'), async (p, e) => confirmed('expand', await expand(p, e, ctx(opts)))),
       );
     },
     async switch(name, opts = {}) {
       return locked('switch', async (project) => {
         const entry = project.find(name);
         const running = await getRollout(pool, config.schema, entry.name);
-        if (running?.status !== 'running') return switchFlag(project, entry, opts, ctx());
+        if (running?.status !== 'running') return confirmed('switch', await switchFlag(project, entry, opts, ctx()));
         if (!opts.off) {
           throw new UsageError(
             `a rollout of ${entry.name} is running (${describePlan(running)}, at step ${running.step + 1}/${running.steps.length})`,
@@ -227,16 +239,18 @@ export function openMigrator(o: {
           record: (tx) => endRollout(tx, config.schema, entry.name, 'cancelled', why).then(() => {}),
         });
         if (result.noop) await endRollout(pool, config.schema, entry.name, 'cancelled', why);
-        return { ...result, details: { ...result.details, rolloutCancelled: true } };
+        return { ...(await confirmed('switch', result)), details: { ...result.details, rolloutCancelled: true } };
       });
     },
     async rollout(name, opts) {
-      return runRollout({ ctx: () => ctx(), locked: (fn) => locked('switch', fn), project: () => Project.open(config, pool) }, name, opts);
+      return runRollout({ ctx: () => ctx(), switchLocked: (fn) => locked('switch', async (project) => confirmed('switch', await fn(project))), project: () => Project.open(config, pool) }, name, opts);
     },
     async contract(name, opts = {}) {
       const { batchSize, batchDelayMs, lint, ...guards } = opts;
       return locked('contract', (project) =>
-        each(project, name ? [project.find(name)] : project.targets('contract'), (p, e) => contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
+        each(project, name ? [project.find(name)] : project.targets('contract'), async (p, e) =>
+          confirmed('contract', await contract(p, e, guards, ctx({ batchSize, batchDelayMs, lint }))),
+        ),
       );
     },
     async up(name, opts = {}) {
@@ -245,7 +259,7 @@ export function openMigrator(o: {
     },
     async abort(name) {
       return locked('abort', async (project) => {
-        const result = await abort(project, project.find(name), ctx());
+        const result = await confirmed('abort', await abort(project, project.find(name), ctx()));
         // A rollout of an aborted migration has nothing left to advance.
         await endRollout(pool, config.schema, result.migration, 'cancelled', 'the migration was aborted');
         return result;

@@ -93,6 +93,34 @@ export class Project {
     return loadMigration(entry.file);
   }
 
+  /**
+   * Load an entry for abort. A file deleted after expand is not needed when
+   * the program persisted at expand calls none of its functions (every
+   * operation migration): abort then runs from the database's record alone,
+   * so a deleted file never strands a migration half-applied.
+   */
+  async loadForAbort(entry: MigrationEntry): Promise<LoadedMigration> {
+    if (entry.file || !entry.record) return this.load(entry);
+    const record = entry.record;
+    const stored = record.plan as Partial<Program>;
+    const needsFile = stored.version !== 2 || (stored.phases?.abort ?? []).some((s) => s.kind === 'custom');
+    if (needsFile) {
+      throw new MigrationFileError(
+        entry.name,
+        `has no file in ${this.config.migrationsDir}/ but is ${entry.phase} in the database, and its abort runs the file's own functions`,
+        'restore the file from version control (git checkout it), then rerun abort',
+      );
+    }
+    return {
+      name: record.name,
+      path: `(deleted) ${path.join(this.config.migrationsDir, `${record.name}.ts`)}`,
+      checksum: record.checksum,
+      definition: { operations: [], ...(record.description ? { description: record.description } : {}) } as unknown as LoadedMigration['definition'],
+      flag: record.flag,
+      kind: record.kind,
+    };
+  }
+
   /** The program persisted when the entry was expanded. */
   program(entry: MigrationEntry, migration: LoadedMigration): Program {
     return programOf(entry.record!.plan, programOptionsOf(migration));

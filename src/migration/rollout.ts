@@ -14,7 +14,7 @@ import { trySessionLock, type SessionLock } from '../db/session-lock.js';
 import { sleep } from '../db/transaction.js';
 import { MAX_REASON_LENGTH } from '../flags/store.js';
 import { advanceRollout, endRollout, getRollout, rolloutDue, startRollout, type RolloutRow, type RolloutTargeting } from '../store/rollouts.js';
-import type { LifecycleContext } from './context.js';
+import type { LifecycleContext, TransitionResult } from './context.js';
 import { backfillTasks } from './program.js';
 import type { Project } from './project.js';
 import { assertCheckPasses, errorBaseline, sampleOutOfSync, stopReason, verifiableTasks, type StopCheckInput } from './rollout-checks.js';
@@ -88,8 +88,8 @@ export class RolloutCancelledError extends CurtainError {
 /** What the runner needs from the migrator. */
 export interface RolloutEnv {
   ctx(): LifecycleContext;
-  /** Run `fn` under the migrate lock with a freshly read project. */
-  locked<T>(fn: (project: Project) => Promise<T>): Promise<T>;
+  /** Run a switch under the migrate lock with a freshly read project, and confirm the phase it reached. */
+  switchLocked(fn: (project: Project) => Promise<TransitionResult>): Promise<TransitionResult>;
   project(): Promise<Project>;
 }
 
@@ -227,7 +227,7 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
         await advanceRollout(tx, schema, entry.name, index, last);
       },
     };
-    await env.locked((p) => switchFlag(p, p.find(entry.name), switchOptions, env.ctx(), hooks));
+    await env.switchLocked((p) => switchFlag(p, p.find(entry.name), switchOptions, env.ctx(), hooks));
     report(`${stepText(index)} applied${last ? '' : `; next: ${describeStep(plan, index + 1)} in ${formatDuration(plan.everyMs)}`}`);
   }
 
@@ -266,7 +266,7 @@ export async function runRollout(env: RolloutEnv, name: string, options: Rollout
     const hooks: SwitchHooks = { reason, details: { rollout: { stopped: why } }, record: (tx) => endRollout(tx, schema, entry.name, 'stopped', why).then(() => {}) };
     for (;;) {
       try {
-        const r = await env.locked((p) => switchFlag(p, p.find(entry.name), { off: true }, env.ctx(), hooks));
+        const r = await env.switchLocked((p) => switchFlag(p, p.find(entry.name), { off: true }, env.ctx(), hooks));
         // Already off (switched back by hand): the record alone.
         if (r.noop) await endRollout(pool, schema, entry.name, 'stopped', why);
         break;

@@ -9,6 +9,7 @@ import {
 import { checkSchema, constraintSteps, referencesSchema, uniqueSchema, type CheckOption, type ReferencesOptions } from './constraints.js';
 import { OperationError } from './errors.js';
 import type { Operation, OperationPlan, PlanContext } from './operation.js';
+import { renameNotNullSql } from './not-null-name.js';
 import { rebuildIndexes } from './rebuild-indexes.js';
 import { moveDependents, qualified } from './dependents.js';
 import { expressionText, type Expression } from './sql.js';
@@ -166,7 +167,7 @@ export function alterColumn(table: string, column: string, options: AlterColumnO
     } else {
       p.contract.push(...k.contractBefore, ...ix.contractBefore, step(`drop column ${t.name}.${column}`, `ALTER TABLE ${qt(t)} DROP COLUMN ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
       if (!named) {
-        p.contract.push(step(`swap: rename ${b} to ${column}`, `ALTER TABLE ${qt(t)} RENAME COLUMN ${quoteIdent(b)} TO ${quoteIdent(column)}`, 'ACCESS EXCLUSIVE'));
+        p.contract.push(step(`swap: rename ${b} to ${column}`, `ALTER TABLE ${qt(t)} RENAME COLUMN ${quoteIdent(b)} TO ${quoteIdent(column)};\n${renameNotNullSql(t, column)}`, 'ACCESS EXCLUSIVE'));
       }
     }
     p.contract.push(...ix.contractAfter, ...k.contractAfter);

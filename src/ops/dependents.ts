@@ -19,6 +19,7 @@ import { formatDependent, type Dependent, type DropTarget, describeTarget } from
 import { definitionKey, type ObjectDefinition, type RebindDefinition, type ViewDefinition } from '../db/definitions.js';
 import { quoteIdent, quoteQualified } from '../db/identifiers.js';
 import { generatedName, qt, step } from './common.js';
+import { renameNotNullSql } from './not-null-name.js';
 import { OperationError } from './errors.js';
 import type { PlanContext, Step, TableName } from './operation.js';
 
@@ -170,6 +171,7 @@ export function moveDependents(ctx: PlanContext, label: string, move: ColumnMove
   for (const r of rebinds) if (r.drop) sql.push(r.drop);
   sql.push(`ALTER TABLE ${q} RENAME COLUMN ${quoteIdent(move.from)} TO ${quoteIdent(aside)}`);
   sql.push(`ALTER TABLE ${q} RENAME COLUMN ${quoteIdent(move.to)} TO ${quoteIdent(move.from)}`);
+  if (move.final === move.from) sql.push(renameNotNullSql(t, move.from));
   for (const v of ordered) sql.push(...createViewSql(v));
   for (const r of rebinds) sql.push(r.create.trim().replace(/;$/, ''));
   if (move.final !== move.from) sql.push(`ALTER TABLE ${q} RENAME COLUMN ${quoteIdent(move.from)} TO ${quoteIdent(move.final)}`);

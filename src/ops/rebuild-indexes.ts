@@ -21,6 +21,8 @@ import { quoteIdent, quoteQualified } from '../db/identifiers.js';
 import type { TableShape } from '../db/catalog.js';
 import { OperationError } from './errors.js';
 import { generatedName, qt, step, validateStep } from './common.js';
+import { foreignKeySteps } from './partitioned-fk.js';
+import { partitionedIndex } from './partitioned-index.js';
 import type { PlanContext, Step } from './operation.js';
 
 /** Steps rebuilding what is built on `from` on `to`. */
@@ -78,7 +80,9 @@ export function rebuildIndexes(ctx: PlanContext, label: string, table: TableShap
     } else if (k.type === 'foreign key') {
       const cols = k.columns.map((c) => quoteIdent(c === from ? to : c)).join(', ');
       const rest = k.definition.slice(k.definition.indexOf(' REFERENCES '));
-      moveConstraint(k.name, qt(t), `FOREIGN KEY (${cols})${rest.replace(/ NOT VALID$/, '')}`, 'SHARE ROW EXCLUSIVE');
+      const definition = `FOREIGN KEY (${cols})${rest.replace(/ NOT VALID$/, '')}`;
+      if (table.kind === 'p') movePartitionedForeignKey(k.name, definition);
+      else moveConstraint(k.name, qt(t), definition, 'SHARE ROW EXCLUSIVE');
     }
   }
   const indexSteps: Step[] = [];
@@ -94,6 +98,17 @@ export function rebuildIndexes(ctx: PlanContext, label: string, table: TableShap
       throw new OperationError(label, `column "${from}" is used by index ${i.name} of constraint ${i.constraint} (${i.definition}), which curtain cannot re-attach to a rebuilt index`);
     } else {
       body = rewritten(`index:${i.name}`, `index ${i.name} (${i.definition})`);
+    }
+    if (table.kind === 'p') {
+      // No CONCURRENTLY on a partitioned table: ON ONLY the parent, each partition's concurrently, attached.
+      if (i.constraint) {
+        throw new OperationError(label, `column "${from}" is used by ${i.constraint} of partitioned table ${t.schema}.${t.name}; PostgreSQL cannot attach a unique constraint to an existing index of a partitioned table`, 'drop the constraint first (op.sql), and add it back on the new column');
+      }
+      const parted = partitionedIndex(label, table, tmp, body.replace(/^ONLY /, ''), { unique: i.unique, columns: i.columns.map((c) => (c === from ? to : (c as string))) });
+      indexSteps.push(...parted.expand);
+      out.abort.push(...parted.abort);
+      out.contractAfter.push(step(`give the rebuilt index its name ${i.name}`, `ALTER INDEX ${q} RENAME TO ${quoteIdent(i.name)}`, 'ACCESS EXCLUSIVE'));
+      continue;
     }
     indexSteps.push(
       step(
@@ -137,6 +152,18 @@ export function rebuildIndexes(ctx: PlanContext, label: string, table: TableShap
     out.reads.push(`${other}.*`);
   }
   return out;
+
+  /** A foreign key of a partitioned table: NOT VALID per partition, VALIDATEd, then attached on the parent (see partitioned-fk.ts). */
+  function movePartitionedForeignKey(name: string, definition: string): void {
+    let tmp = tmpName(name);
+    for (let n = 1; taken.has(tmp); n++) tmp = tmpName(`${name}_${n}`);
+    taken.add(tmp);
+    const fk = foreignKeySteps(table, tmp, definition);
+    out.afterBackfill.push(...fk.add);
+    out.contractBefore.push(...fk.validate, ...fk.attach);
+    out.contractAfter.push(step(`give foreign key ${name} its name back`, `ALTER TABLE ${qt(t)} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(name)}`, 'ACCESS EXCLUSIVE'));
+    out.abort.push(...fk.abort);
+  }
 
   function moveConstraint(name: string, on: string, definition: string, lock: 'ACCESS EXCLUSIVE' | 'SHARE ROW EXCLUSIVE'): void {
     let tmp = tmpName(name);

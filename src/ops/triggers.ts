@@ -170,7 +170,9 @@ export function dualWriteTrigger(migration: string, table: TableShape, pairs: Sy
     },
     createTriggerSql:
       `CREATE TRIGGER ${quoteIdent(triggerName)} BEFORE INSERT OR UPDATE OF ${watched.map(quoteIdent).join(', ')} ON ${qtable}` +
-      ` FOR EACH ROW EXECUTE FUNCTION ${fn}();\n` +
+      // The backfill writes B = up(A) itself and the function would do nothing for it: the WHEN clause, evaluated
+      // without entering PL/pgSQL, saves a function call per backfilled row (about a third of the backfill's time).
+      ` FOR EACH ROW WHEN (current_setting('${BACKFILL_GUC}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}();\n` +
       // Writers running as replica (logical replication apply, tools that skip triggers that way) are dual-written too.
       `ALTER TABLE ${qtable} ENABLE ALWAYS TRIGGER ${quoteIdent(triggerName)}`,
     dropSql: `DROP TRIGGER IF EXISTS ${quoteIdent(triggerName)} ON ${qtable};\nDROP FUNCTION IF EXISTS ${fn}()`,

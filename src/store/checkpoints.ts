@@ -74,3 +74,17 @@ export async function backfillSummaries(q: Queryable, schema: string): Promise<B
 export async function clearCheckpoints(q: Queryable, schema: string, migration: string): Promise<void> {
   await q.query(`DELETE FROM ${quoteIdent(schema)}.backfill_checkpoints WHERE migration = $1`, [migration]);
 }
+
+/**
+ * Record a checkpoint only if none exists yet (a partition's starting row; a concurrent or earlier run's row wins).
+ *
+ * @example
+ * await seedCheckpoint(tx, 'curtain', 'm1', 'public.orders_2024', { lastKey: null, rowsDone: 0, rowsTotal: 5000, done: false });
+ */
+export async function seedCheckpoint(q: Queryable, schema: string, migration: string, table: string, cp: Checkpoint): Promise<void> {
+  await q.query(
+    `INSERT INTO ${quoteIdent(schema)}.backfill_checkpoints (migration, table_name, last_key, rows_done, rows_total, done, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (migration, table_name) DO NOTHING`,
+    [migration, table, cp.lastKey === null ? null : JSON.stringify(cp.lastKey), cp.rowsDone, cp.rowsTotal, cp.done],
+  );
+}

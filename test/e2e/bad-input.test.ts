@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,37 @@ describe('the bad-input corpus', () => {
       expect(await curtainState(conn)).toEqual(stateBefore);
     });
   }
+
+  it('loads every target before changing anything: a valid migration followed by a broken one expands neither', async () => {
+    // The scratch folder lives inside the package so that `import ... from 'curtain'` resolves to the build.
+    const dir = path.join(root, 'scratch', `load-first-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(path.join(dir, 'migrations'), { recursive: true });
+    try {
+      writeFileSync(
+        path.join(dir, 'migrations/20250101000000_add_phone.ts'),
+        `import { defineMigration, op } from 'curtain';\nexport default defineMigration({ operations: [op.addColumn('users', { name: 'phone', type: 'text' })] });\n`,
+      );
+      for (const broken of ['unknown-operation', 'syntax-error']) {
+        const source = path.join(corpus, broken);
+        const file = readdirSync(source).find((f) => f.endsWith('.ts'))!;
+        for (const f of readdirSync(path.join(dir, 'migrations')).filter((f) => f.startsWith('2026'))) rmSync(path.join(dir, 'migrations', f));
+        writeFileSync(path.join(dir, 'migrations', file), readFileSync(path.join(source, file), 'utf8'));
+        const catalogBefore = await schemaFingerprint(conn.pool);
+        const stateBefore = await curtainState(conn);
+        const r = await migrate(['expand'], { cwd: dir, databaseUrl: tdb.url });
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain(`migrations/${file}`);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        // The valid first migration was not expanded either: the set is refused as a whole.
+        expect(await schemaFingerprint(conn.pool)).toEqual(catalogBefore);
+        expect(await curtainState(conn)).toEqual(stateBefore);
+        expect((await conn.pool.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'phone'`)).rows[0].n).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('migrate lint reports every problem with its position', async () => {
     const r = await migrate(['lint', '--json', ...cases.map((c) => `test/fixtures/bad-migrations/${c}`)], { cwd: root, databaseUrl: tdb.url });

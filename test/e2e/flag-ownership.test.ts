@@ -35,12 +35,21 @@ describe('migrate flags set on a migration in flight', { timeout: 10 * 60_000 },
     const eventsBefore = await events();
     const r = await run('flags', 'set', 'users.nick', 'on');
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`flag users.nick belongs to migration ${NAME}, which is expanding: its flag moves only through switch`);
-    expect(r.stderr).toContain(`hint: use "migrate switch ${NAME}"`);
+    expect(r.stderr).toContain(`flag users.nick belongs to migration ${NAME}, which is expanding`);
+    // Switch cannot run mid-expand either: the hint names the command that can.
+    expect(r.stderr).toContain(`hint: rerun "migrate expand ${NAME}" to finish it, or "migrate abort ${NAME}" to undo it`);
     expect(await flagRow()).toEqual(before);
     expect(await events()).toBe(eventsBefore);
     const percent = await run('flags', 'set', 'users.nick', '--percent', '50');
     expect(percent.code).toBe(3);
     expect(await flagRow()).toEqual(before);
+    // Expanded: switch is the one door.
+    await conn.pool.query(`UPDATE curtain.migrations SET phase = 'expanded'`);
+    const expanded = await run('flags', 'set', 'users.nick', 'on');
+    expect(expanded.code).toBe(3);
+    expect(expanded.stderr).toContain(`flag users.nick belongs to migration ${NAME}, which is expanded: its flag moves only through switch`);
+    expect(expanded.stderr).toContain(`hint: use "migrate switch ${NAME}"`);
+    expect(await flagRow()).toEqual(before);
+    expect(await events()).toBe(eventsBefore);
   });
 });

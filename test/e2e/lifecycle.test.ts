@@ -197,3 +197,35 @@ describe('one migrate at a time', { timeout: 10 * 60_000 }, () => {
     expect(events.rows[0].n).toBe(1);
   });
 });
+
+describe('a migration whose file was deleted after expand', () => {
+  let tdb: TestDatabase;
+  let conn: Database;
+  const project = tempProject();
+  const run = (...args: string[]) => migrate(args, { cwd: project.dir, databaseUrl: tdb.url });
+  beforeAll(async () => {
+    tdb = await createTestDatabase('gone');
+    conn = await tdb.connect();
+    await conn.pool.query(`CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'a@example.com')`);
+  });
+  afterAll(() => tdb.drop());
+
+  it('is still shown by status and aborted by its short name, from the program persisted at expand', async () => {
+    const file = project.write(
+      'migrations/20260101000000_add_phone.ts',
+      migrationSource(`export default defineMigration({ operations: [op.addColumn('users', { name: 'phone', type: 'text', up: sql\`'n/a'\` })] });`, 'defineMigration, op, sql'),
+    );
+    expect((await run('expand')).code).toBe(0);
+    expect((await conn.pool.query(`SELECT phone FROM users`)).rows).toEqual([{ phone: 'n/a' }]);
+    const { rmSync } = await import('node:fs');
+    rmSync(file);
+    const status = await run('status', '--json');
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json().migrations.map((m: any) => [m.name, m.phase])).toEqual([['20260101000000_add_phone', 'expanded']]);
+    const r = await run('abort', 'add_phone', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().migrations.map((m: any) => [m.migration, m.to])).toEqual([['20260101000000_add_phone', 'pending']]);
+    const cols = (await conn.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position`)).rows;
+    expect(cols.map((c) => c.column_name)).toEqual(['id', 'email']);
+  });
+});

@@ -31,7 +31,7 @@ BEGIN
 END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on users
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "first_name", "full_name" ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_users"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "first_name", "full_name" ON "public"."users" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_users"();
 ALTER TABLE "public"."users" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.users: first_name
 -- in keyset batches: first_name = (split_part(full_name, ' ', 1))

@@ -31,7 +31,7 @@ BEGIN
 END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "_curtain_new_total" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "_curtain_new_total" ON "public"."orders" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
 ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.orders: _curtain_new_total
 -- in keyset batches: _curtain_new_total = (total::bigint)
@@ -107,6 +107,19 @@ DROP FUNCTION IF EXISTS "public"."_curtain_dw_20240101_m_orders"();
 ALTER TABLE "public"."orders" DROP COLUMN "total";
 -- 7. [ACCESS EXCLUSIVE] swap: rename _curtain_new_total to total
 ALTER TABLE "public"."orders" RENAME COLUMN "_curtain_new_total" TO "total";
+DO $curtain$
+DECLARE c name;
+BEGIN
+  SELECT k.conname INTO c FROM pg_constraint k
+    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+   WHERE k.conrelid = '"public"."orders"'::regclass AND k.contype = 'n' AND a.attname = 'total'
+     AND k.conname LIKE '%\_curtain\_%';
+  IF c IS NOT NULL AND octet_length('orders_total_not_null') <= 63
+     AND NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = '"public"."orders"'::regclass AND conname = 'orders_total_not_null') THEN
+    EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', '"public"."orders"', c, 'orders_total_not_null');
+  END IF;
+END
+$curtain$;
 -- 8. [none, bookkeeping] lock the flag on and mark the migration contracted
 
 -- ===== migrate abort =====

@@ -35,7 +35,7 @@ BEGIN
 END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "total_cents" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total", "total_cents" ON "public"."orders" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
 ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.orders: total_cents
 -- in keyset batches: total_cents = (total::bigint * 100)

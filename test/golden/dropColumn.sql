@@ -28,7 +28,7 @@ BEGIN
 END
 $curtain$;
 -- 3. [SHARE ROW EXCLUSIVE] dual-write trigger on orders
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total" ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "total" ON "public"."orders" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_orders"();
 ALTER TABLE "public"."orders" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 4. [none, bookkeeping] mark the migration expanded
 

@@ -35,7 +35,7 @@ BEGIN
 END
 $curtain$;
 -- 4. [SHARE ROW EXCLUSIVE] dual-write trigger on users
-CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "email", "email_address" ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_users"();
+CREATE TRIGGER "_curtain_dw_20240101_m" BEFORE INSERT OR UPDATE OF "email", "email_address" ON "public"."users" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_20240101_m_users"();
 ALTER TABLE "public"."users" ENABLE ALWAYS TRIGGER "_curtain_dw_20240101_m";
 -- 5. [ROW EXCLUSIVE, backfill] backfill public.users: email_address
 -- in keyset batches: email_address = "email"

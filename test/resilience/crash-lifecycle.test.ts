@@ -11,7 +11,7 @@
  * and compares the catalog, the data and the curtain schema with the
  * baseline's.
  *
- * Env: CRASH_KILLS (trials per scenario, default 5), CRASH_SEED.
+ * Env: CRASH_KILLS (trials per scenario, default 3), CRASH_SEED.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import {
   startMigrate, tableContents,
 } from '../support/resilience.js';
 
-const KILLS = envInt('CRASH_KILLS', 5);
+const KILLS = envInt('CRASH_KILLS', 3);
 const SEED = envInt('CRASH_SEED', 20261202);
 const GLOBAL = ['--lock-wait', '60s'];
 const MAX_RERUNS = 6;

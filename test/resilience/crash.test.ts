@@ -43,7 +43,7 @@
  * client sees the flag on; contract trials a new-code writer. Each owns the
  * rows of its parity (seeded rows it updates, rows it inserts above 1e6).
  *
- * Env: CRASH_TRIALS (default 30 per phase), CRASH_SEED, CRASH_CONCURRENCY
+ * Env: CRASH_TRIALS (default 15 per phase; 100 for a deep run), CRASH_SEED, CRASH_CONCURRENCY
  * (trials run in parallel, default 3), RESILIENCE_FULL=1 (larger tables).
  */
 import pg from 'pg';
@@ -57,7 +57,7 @@ import {
   quietPool, snapshotCount, startMigrate, tableContents,
 } from '../support/resilience.js';
 
-const TRIALS = envInt('CRASH_TRIALS', 30);
+const TRIALS = envInt('CRASH_TRIALS', 15);
 const SEED = envInt('CRASH_SEED', 20261125);
 const CONCURRENCY = envInt('CRASH_CONCURRENCY', 3);
 const ORDERS = FULL ? 20_000 : 2_000;

@@ -22,7 +22,7 @@ export async function abort(project: Project, entry: MigrationEntry, ctx: Lifecy
   }
   const admitted = admit('abort', entry, entry.record?.flag);
   if ('noop' in admitted) return admitted.noop;
-  const migration = await project.load(entry);
+  const migration = await project.loadForAbort(entry);
   const record = entry.record!;
   const program = project.program(entry, migration);
   let turnedOff: number | undefined;

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { runBackfill, throttleOptionsFrom, verifyBackfill } from '../../backfill/index.js';
+import { describeOutOfSync } from '../../backfill/verify.js';
 import { isConnectionError } from '../../db/connection-error.js';
 import { CurtainError, GuardRefusal, UsageError } from '../../errors.js';
 import type { LifecycleContext, TransitionResult } from '../context.js';
@@ -74,9 +75,14 @@ export function stepRuntime(ctx: LifecycleContext, migration: LoadedMigration, h
           return;
         case 'verify': {
           let outOfSync = 0;
-          for (const task of step.tasks) outOfSync += (await verifyBackfill(ctx.pool, task)).outOfSync;
+          const where: string[] = [];
+          for (const task of step.tasks) {
+            const r = await verifyBackfill(ctx.pool, task);
+            outOfSync += r.outOfSync;
+            if (r.outOfSync > 0) where.push(describeOutOfSync(r));
+          }
           if (outOfSync > 0) {
-            throw new CurtainError(`verification found ${outOfSync} row(s) where the new columns differ from up(old)`, {
+            throw new CurtainError(`verification found ${outOfSync} row(s) where the new columns differ from up(old): ${where.join('; ')}`, {
               hint: 'check the up expressions and the triggers',
             });
           }

@@ -31,7 +31,10 @@ export async function expand(project: Project, entry: MigrationEntry, ctx: Lifec
     program = await programFor(migration, pool, schema, { fireUserTriggers: config.backfill.fireUserTriggers });
     assertNoOverlap(project, entry, program);
     if (ctx.lint !== false) await assertLintClean(migration, 'expand', program);
-    await clearSteps(pool, schema, entry.name, ['expand']);
+    // A fresh expand starts a new lifecycle: step records of an earlier one (expanded, then aborted) would make
+    // this lifecycle's abort or contract skip steps as "already done". (Abort's last group records itself after
+    // its own cleanup, so this is where they go.)
+    await clearSteps(pool, schema, entry.name, ['expand', 'contract', 'abort']);
     ctx.reporter?.phase?.(entry.name, 'expanding (building the new state)');
   } else {
     program = project.program(entry, migration);

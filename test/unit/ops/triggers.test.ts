@@ -40,7 +40,7 @@ describe('dualWriteTrigger', () => {
 
   it('fires only on UPDATE OF the involved columns, and for replica-mode writers too', () => {
     expect(trg.createTriggerSql).toBe(
-      `CREATE TRIGGER "_curtain_dw_m1" BEFORE INSERT OR UPDATE OF "a", "b" ON "public"."t" FOR EACH ROW EXECUTE FUNCTION "public"."_curtain_dw_m1_t"();\n` +
+      `CREATE TRIGGER "_curtain_dw_m1" BEFORE INSERT OR UPDATE OF "a", "b" ON "public"."t" FOR EACH ROW WHEN (current_setting('curtain.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_curtain_dw_m1_t"();\n` +
         `ALTER TABLE "public"."t" ENABLE ALWAYS TRIGGER "_curtain_dw_m1"`,
     );
   });
