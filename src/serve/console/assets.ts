@@ -50,7 +50,14 @@ export const CONSOLE_JS = String.raw`'use strict';
           setLive('error', 'refresh failed: HTTP ' + res.status);
           break;
         }
-        main.innerHTML = await res.text();
+        const html = await res.text();
+        // The DOM is the truth right now: a toggle event is dispatched later, and never reaches the document
+        // once its <details> has been replaced, so a click just before a re-render would be lost.
+        for (const d of main.querySelectorAll('details[data-key]')) {
+          if (d.open) openKeys.add(d.dataset.key);
+          else openKeys.delete(d.dataset.key);
+        }
+        main.innerHTML = html;
         for (const d of main.querySelectorAll('details[data-key]')) if (openKeys.has(d.dataset.key)) d.open = true;
       } while (again);
     })().finally(() => {
