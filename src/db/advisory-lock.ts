@@ -1,5 +1,6 @@
 import os from 'node:os';
 import pg from 'pg';
+import { advisoryLockHolder } from './advisory-holder.js';
 import { CurtainError, ExitCode, LockBusyError, LockLostError } from '../errors.js';
 import { quoteIdent } from './identifiers.js';
 import type { Queryable } from './queryable.js';
@@ -78,7 +79,7 @@ export async function acquireMigrateLock(pool: pg.Pool, schema: string, options:
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
       if (rows[0]?.ok) break;
       const waited = Date.now() - started;
-      if (waited >= options.waitMs) throw new LockBusyError(await holder(client, key), waited);
+      if (waited >= options.waitMs) throw new LockBusyError(await advisoryLockHolder(client, key), waited);
       if (options.signal?.aborted) throw new CurtainError('interrupted while waiting for the migrate lock; nothing was done', { exitCode: ExitCode.lockBusy });
       await new Promise((r) => setTimeout(r, Math.min(200, options.waitMs - waited)));
     }
@@ -137,20 +138,4 @@ export async function acquireMigrateLock(pool: pg.Pool, schema: string, options:
       await client.end().catch(() => {});
     },
   };
-}
-
-async function holder(client: pg.Client, key: string): Promise<string> {
-  const { rows } = await client.query<{ application_name: string; pid: number; client_addr: string | null; backend_start: Date }>(
-    `SELECT a.application_name, a.pid, a.client_addr::text, a.backend_start
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND l.classid = ((hashtext($1)::bigint >> 32) & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      LIMIT 1`,
-    [key],
-  );
-  const r = rows[0];
-  if (!r) return 'holder unknown';
-  const name = r.application_name?.startsWith('curtain:') ? r.application_name.slice('curtain: '.length) : r.application_name || 'a session';
-  return `${name}, backend ${r.pid}, since ${r.backend_start.toISOString()}`;
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import pg from 'pg';
+import { advisoryLockHolder } from './advisory-holder.js';
 
 /** A named advisory lock held by a dedicated session for as long as a long-running job lives. */
 export interface SessionLock {
@@ -33,7 +34,7 @@ export async function trySessionLock(pool: pg.Pool, name: string, job: string): 
     );
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name]);
     if (!rows[0]?.ok) {
-      const holder = await holderOf(client, name);
+      const holder = await advisoryLockHolder(client, name);
       await client.end().catch(() => {});
       return { holder };
     }
@@ -58,20 +59,4 @@ export async function trySessionLock(pool: pg.Pool, name: string, job: string): 
       await client.end().catch(() => {});
     },
   };
-}
-
-async function holderOf(client: pg.Client, name: string): Promise<string> {
-  const { rows } = await client.query<{ application_name: string; pid: number; backend_start: Date }>(
-    `SELECT a.application_name, a.pid, a.backend_start
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND l.classid = ((hashtext($1)::bigint >> 32) & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      LIMIT 1`,
-    [name],
-  );
-  const r = rows[0];
-  if (!r) return 'holder unknown';
-  const who = r.application_name?.startsWith('curtain: ') ? r.application_name.slice('curtain: '.length) : r.application_name || 'a session';
-  return `${who}, backend ${r.pid}, since ${r.backend_start.toISOString()}`;
 }
