@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { transaction } from '../db/queryable.js';
+import { readOnly } from '../db/transaction.js';
 import { CurtainError, UsageError } from '../errors.js';
 import { bytesBehind, parseLsn, WalHistory } from './wal-history.js';
 
@@ -318,9 +318,7 @@ async function probeThrottleQuery(pool: pg.Pool, sql: string, timeoutMs: number)
 
 /** Read-only, time-limited; true when the first column of the first row is true. */
 async function runThrottleQuery(pool: pg.Pool, sql: string, timeoutMs: number): Promise<boolean> {
-  return transaction(pool, async (tx) => {
-    await tx.query('SET TRANSACTION READ ONLY');
-    await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [`${Math.max(1, Math.round(timeoutMs))}ms`]);
+  return readOnly(pool, timeoutMs, async (tx) => {
     const result = await tx.query({ text: sql, rowMode: 'array' });
     const field = result.fields[0];
     if (field === undefined || field.dataTypeID !== 16) {

@@ -70,6 +70,26 @@ export async function transaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => P
   }
 }
 
+/**
+ * Run `fn` in a read-only transaction whose statements time out after
+ * `timeoutMs`: the way curtain runs SQL a user supplies to decide something
+ * (a throttle query, a rollout's `--check`) and its own sampling reads.
+ * Nothing it does can persist.
+ *
+ * @example
+ * const ok = await readOnly(pool, 2000, async (tx) => (await tx.query('SELECT count(*) = 0 FROM alarms')).rows[0]);
+ */
+export function readOnly<T>(pool: pg.Pool, timeoutMs: number, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transaction(
+    pool,
+    async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      return fn(tx);
+    },
+    { settings: { statement_timeout: Math.max(1, Math.round(timeoutMs)) } },
+  );
+}
+
 async function once<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions, attempt: number): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { quoteQualified } from '../db/identifiers.js';
+import { readOnly } from '../db/transaction.js';
 import { UsageError, GuardRefusal } from '../errors.js';
 import { errorRates, type ErrorRates } from '../flags/error-rates.js';
 import type { BackfillTask } from '../ops/operation.js';
@@ -104,21 +105,17 @@ export function errorRateProblem(rates: ErrorRates, minErrors: number): string |
 export type CheckResult = { ok: true } | { ok: false; why: string; broken: boolean };
 
 /**
- * Run a `--check` query in a read-only transaction with a statement timeout
- * (rolled back whatever it does); only a first column of `true` in the first
- * row passes. Sent with the extended protocol, so it is one statement: it
- * cannot end the read-only transaction and write after it.
+ * Run a `--check` query in a read-only transaction with a statement timeout;
+ * only a first column of `true` in the first row passes. Sent with the
+ * extended protocol, so it is one statement: it cannot end the read-only
+ * transaction and write after it.
  *
  * @example
  * await runCheck(pool, 'SELECT count(*) = 0 FROM alarms', 5000); // { ok: true }
  */
 export async function runCheck(pool: pg.Pool, sql: string, timeoutMs: number): Promise<CheckResult> {
-  const client = await pool.connect();
-  let broken = false;
   try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.max(1, Math.round(timeoutMs)))]);
-    const { rows, fields } = await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig & { queryMode: 'extended' });
+    const { rows, fields } = await readOnly(pool, timeoutMs, (tx) => tx.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig & { queryMode: 'extended' }));
     if (fields.length === 0) return { ok: false, why: 'returned no columns (it must return one boolean)', broken: true };
     const value = rows[0]?.[fields[0]!.name];
     if (rows.length === 0) return { ok: false, why: 'returned no row', broken: false };
@@ -127,11 +124,7 @@ export async function runCheck(pool: pg.Pool, sql: string, timeoutMs: number): P
     if (value === null) return { ok: false, why: 'returned NULL', broken: false };
     return { ok: false, why: `returned ${JSON.stringify(value)}, not a boolean`, broken: true };
   } catch (err) {
-    broken = true;
-    return { ok: false, why: `failed: ${(err as Error).message}`, broken };
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
+    return { ok: false, why: `failed: ${(err as Error).message}`, broken: true };
   }
 }
 
@@ -160,24 +153,18 @@ export async function assertCheckPasses(pool: pg.Pool, sql: string, timeoutMs: n
  * const n = await sampleOutOfSync(pool, tasks, 1000, 5000);
  */
 export async function sampleOutOfSync(pool: pg.Pool, tasks: BackfillTask[], sample: number, timeoutMs: number): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.max(1, Math.round(timeoutMs)))]);
+  return readOnly(pool, timeoutMs, async (tx) => {
     let n = 0;
     for (const task of tasks) {
       if (task.recheck === undefined) continue;
-      const { rows } = await client.query<{ n: number }>(
+      const { rows } = await tx.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${quoteQualified(task.table.schema, task.table.name)} WHERE ${task.recheck} LIMIT $1) s`,
         [sample],
       );
       n += rows[0]?.n ?? 0;
     }
     return n;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
-  }
+  });
 }
 
 /** The pairs whose new side is only ever derived from the old one: what a rollout re-verifies. */
