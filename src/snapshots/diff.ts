@@ -38,7 +38,7 @@ export async function diffSnapshot(pool: pg.Pool, id: string, options: { schema?
       const dropped = t.columns.filter((c) => !now.some((n) => n.name === c.name)).map((c) => c.name);
       const added = now.filter((n) => !t.columns.some((c) => c.name === n.name)).map((n) => n.name);
       const comparable = dropped.length === 0;
-      const current = await countAndChecksum(tx, qualified(t), comparable ? t.columns.map((c) => c.name) : []);
+      const current = await countAndChecksum(tx, qualified(t), comparable ? t.columns.map((c) => c.name) : [], { like: t.checksum });
       const checksumNow = comparable ? current.checksum : null;
       const changed = current.rows !== t.rows || dropped.length > 0 || (checksumNow !== null && t.checksum !== null && checksumNow !== t.checksum);
       out.push({ ...base, rowsNow: current.rows, checksumNow, changed, droppedColumns: dropped, addedColumns: added });

@@ -61,7 +61,7 @@ describe('tables snapshots', () => {
     ]);
     const users = snap.tables[0]!;
     expect(users.bytes).toBeGreaterThan(0);
-    expect(users.checksum).toMatch(/^-?\d+$/);
+    expect(users.checksum).toMatch(/^r1:-?\d+$/);
     expect(users.columns.map((c) => [c.name, c.type, c.identity])).toEqual([
       ['id', 'integer', 'a'],
       ['email', 'text', ''],
@@ -230,6 +230,28 @@ describe('tables snapshots', () => {
     const diff = await diffSnapshot(pool, snap.id, { schema });
     expect(diff.tables[0]).toMatchObject({ rowsThen: 20, rowsNow: 20, changed: true });
     expect(diff.tables[0]!.checksumNow).not.toBe(diff.tables[0]!.checksumThen);
+  });
+
+  it('sees a change in a column whose type has no hash function (json: hashed as its text)', async () => {
+    const snap = await createSnapshot(pool, { schema, tables: ['users'] });
+    await pool.query(`UPDATE users SET meta = '{"i": 1, "changed": true}' WHERE id = 1`);
+    const diff = await diffSnapshot(pool, snap.id, { schema });
+    expect(diff.tables[0]).toMatchObject({ rowsThen: 50, rowsNow: 50, changed: true });
+  });
+
+  it('compares a checksum recorded by the earlier text algorithm like for like', async () => {
+    const snap = await createSnapshot(pool, { schema, tables: ['profiles'] });
+    // What a snapshot taken before the record hash recorded: sum of hashes of the row's text.
+    const cols = snap.tables[0]!.columns.map((c) => JSON.stringify(c.name)).join(', ');
+    const { rows: old } = await pool.query<{ sum: string }>(
+      `BEGIN; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SELECT sum(hashtextextended(ROW(${cols})::text, 0))::text AS sum FROM profiles; COMMIT`,
+    ).then((r) => (r as unknown as pg.QueryResult<{ sum: string }>[])[3]!);
+    const tables = snap.tables.map((t) => ({ ...t, checksum: old[0]!.sum }));
+    await pool.query(`UPDATE ${schema}.snapshots SET tables = $2::jsonb WHERE id = $1`, [snap.id, JSON.stringify(tables)]);
+    const same = await diffSnapshot(pool, snap.id, { schema });
+    expect(same.tables[0]).toMatchObject({ changed: false, checksumNow: old[0]!.sum });
+    await pool.query(`UPDATE profiles SET score = 'x' WHERE user_email = 'u2@x.test'`);
+    expect((await diffSnapshot(pool, snap.id, { schema })).tables[0]!.changed).toBe(true);
   });
 
   it('names unknown tables and unknown ids', async () => {
