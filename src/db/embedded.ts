@@ -106,7 +106,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
  */
 export async function prepareStateDir(dataDir: string): Promise<void> {
   const stateDir = path.dirname(path.resolve(dataDir));
-  if (path.basename(stateDir) === STATE_DIR) await ensurePrivateDir(stateDir);
+  // As root the server runs as "postgres", which may keep its data inside an existing, wider `.curtain/`:
+  // tightening that folder would lock it out, and prepareDataDir would then start over elsewhere.
+  if (path.basename(stateDir) === STATE_DIR) await ensurePrivateDir(stateDir, { keepExistingMode: process.getuid?.() === 0 });
   else await fs.mkdir(stateDir, { recursive: true });
 }
 

@@ -10,15 +10,15 @@ import path from 'node:path';
 export const STATE_DIR = '.curtain';
 
 /**
- * Create `dir` (and missing parents) as `0700`, whatever the umask. An
- * existing directory keeps its mode (an embedded server run as root may rely
- * on it). When `dir` lies in a `.curtain/` folder, that folder gets a
- * `.gitignore` of `*`, so nothing in it is ever committed.
+ * Create `dir` (and missing parents) as `0700`, whatever the umask. When
+ * `dir` lies in a `.curtain/` folder, that folder gets a `.gitignore` of `*`,
+ * so nothing in it is ever committed, and an existing `dir` there that this
+ * user owns is tightened to `0700` (see {@link tightenStateDir}).
  *
  * @example
  * await ensurePrivateDir('.curtain/snapshots'); // .curtain/ and snapshots/ are 0700, .curtain/.gitignore holds "*"
  */
-export async function ensurePrivateDir(dir: string): Promise<void> {
+export async function ensurePrivateDir(dir: string, options: { keepExistingMode?: boolean } = {}): Promise<void> {
   const target = path.resolve(dir);
   const missing: string[] = [];
   for (let d = target; !existsSync(d); d = path.dirname(d)) {
@@ -32,7 +32,23 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
     await fs.chmod(d, 0o700).catch(() => {}); // mkdir's mode is filtered by the umask
   }
   const state = stateDirOf(target);
-  if (state) await ignoreStateDir(state);
+  if (!state) return;
+  if (missing.length === 0 && !options.keepExistingMode) await tightenStateDir(target);
+  await ignoreStateDir(state);
+}
+
+/**
+ * An existing folder of curtain's own (in `.curtain/`) made `0700` when this
+ * user owns it: one created by hand, by an older version or under another
+ * umask (`0755`) would otherwise let every local user list the dumps in it.
+ * Only there: a folder configured elsewhere (`snapshots.dir: '.'`, `/tmp`) is
+ * the user's, and changing its mode would be a surprise or worse. Someone
+ * else's folder is left alone (chmod would fail, or as root take it over).
+ */
+async function tightenStateDir(dir: string): Promise<void> {
+  const stat = await fs.stat(dir);
+  if (!stat.isDirectory() || (stat.mode & 0o777) === 0o700 || stat.uid !== process.getuid?.()) return;
+  await fs.chmod(dir, 0o700);
 }
 
 /**

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareStateDir } from '../../../src/db/embedded.js';
 import { addGitignoreEntry } from '../../../src/files/gitignore.js';
+import { ensurePrivateDir } from '../../../src/files/private.js';
 import { writeBackup } from '../../../src/flags/backup.js';
 import { createSnapshot } from '../../../src/snapshots/index.js';
 import { findPgTools, serverMajor } from '../../../src/snapshots/pg-tools.js';
@@ -41,6 +42,32 @@ describe('files curtain writes are private and kept out of git', () => {
     expect(mode(dir)).toBe(0o700);
     expect(mode(path.join(root, '.curtain'))).toBe(0o700);
     expect(readFileSync(path.join(root, '.curtain', '.gitignore'), 'utf8').split('\n')).toContain('*');
+  });
+
+  it('tightens an existing .curtain/snapshots of this user to 0700; folders elsewhere, or of someone else, keep their mode', async () => {
+    const project = path.join(root, 'wide');
+    const snapshots = path.join(project, '.curtain', 'snapshots');
+    mkdirSync(snapshots, { recursive: true, mode: 0o755 }); // made by hand, or by an older version
+    await ensurePrivateDir(snapshots);
+    expect(mode(snapshots)).toBe(0o700);
+    expect(readFileSync(path.join(project, '.curtain', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    // A folder the user configured outside .curtain/ is theirs: only created 0700, never changed.
+    const elsewhere = path.join(project, 'backups');
+    mkdirSync(elsewhere, { mode: 0o755 });
+    await ensurePrivateDir(elsewhere);
+    expect(mode(elsewhere)).toBe(0o755);
+    // The embedded server run as root asks to keep .curtain/ as it is (its postgres user may live in it).
+    const state = path.join(root, 'kept', '.curtain');
+    mkdirSync(state, { recursive: true, mode: 0o755 });
+    await ensurePrivateDir(state, { keepExistingMode: true });
+    expect(mode(state)).toBe(0o755);
+    if (process.getuid?.() === 0) {
+      const foreign = path.join(root, 'foreign', '.curtain', 'snapshots');
+      mkdirSync(foreign, { recursive: true, mode: 0o755 });
+      chownSync(foreign, 65534, 65534); // nobody's
+      await ensurePrivateDir(foreign);
+      expect(mode(foreign)).toBe(0o755);
+    }
   });
 
   it('writes the flags backup file 0600, creating its folder 0700', async () => {
