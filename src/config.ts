@@ -209,6 +209,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     }
   }
   const merged = { ...(raw as object), ...stripUndefined(options.overrides ?? {}) };
+  legacyServeKeys(merged, file);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -250,6 +251,23 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
     root: file ? path.dirname(file) : cwd,
     file,
   };
+}
+
+/**
+ * `serve.apiKey` (read) and `serve.adminKey` became named keys with a role:
+ * say how to write them now, rather than zod's bare "Unrecognized keys".
+ * Never quotes the keys themselves.
+ */
+function legacyServeKeys(merged: object, file: string | undefined): void {
+  const serve = (merged as { serve?: unknown }).serve;
+  if (!serve || typeof serve !== 'object') return;
+  const old = (['apiKey', 'adminKey'] as const).filter((k) => k in serve);
+  if (old.length === 0) return;
+  const entries = old.map((k) => (k === 'apiKey' ? "{ name: 'api-key', key: <the apiKey>, role: 'read' }" : "{ name: 'admin-key', key: <the adminKey>, role: 'admin' }"));
+  throw new UsageError(
+    `invalid configuration${file ? ` in ${path.basename(file)}` : ''}: ${old.map((k) => `serve.${k}`).join(' and ')} ${old.length > 1 ? 'are' : 'is'} no longer supported; keys are named and have a role`,
+    `write serve.keys: [${entries.join(', ')}] instead (the name is the actor of every change made with the key: one per person or system; see "Keys and roles" in the README)`,
+  );
 }
 
 /** Name bare URLs by position, and check names and URLs. */

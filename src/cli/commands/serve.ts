@@ -46,9 +46,10 @@ export function register(program: Command): void {
           await flags.close();
           throw err;
         }
-        // Names and roles only: a key's secret is never printed.
+        // Names and roles only: a key's secret is never printed. With keys, nothing is answered without one,
+        // reads included: an admin key alone does not leave reading open, and the line must not suggest it.
         const access = keys.length
-          ? `keys: ${keys.map((k) => `${k.name} (${k.role})`).join(', ')}`
+          ? `keys: ${keys.map((k) => `${k.name} (${k.role})`).join(', ')}; every request needs a key, reads included`
           : opts.insecureAdmin
             ? 'no keys: clients on this machine only, and they can act (--insecure-admin)'
             : 'no keys: clients on this machine only, read-only';
