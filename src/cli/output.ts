@@ -1,13 +1,26 @@
 import { createColors } from 'picocolors';
-import { terminalSafe } from '../text/control.js';
+import { escapeControl, terminalSafe } from '../text/control.js';
 import { redactText } from '../db/redact.js';
+
+/** The colours a table cell may be painted in. */
+export type CellColor = 'red' | 'green' | 'yellow' | 'cyan' | 'dim' | 'bold';
+
+/** Part of a table cell that {@link Output.paint} colours: its text is data, escaped like any other. */
+export interface Painted {
+  readonly text: string;
+  readonly color: CellColor;
+}
+
+/** A table cell: text, a painted part, or parts side by side. */
+export type Cell = string | number | null | undefined | Painted | readonly Cell[];
 
 /**
  * Everything a command prints goes through here. With `--json`, stdout holds
  * exactly one JSON document and nothing else; people-facing lines go to
- * stderr. Colours only when the stream is a TTY (and NO_COLOR is unset).
- * Every line is made terminal-safe: control characters from data (flag
- * descriptions, reasons, actors) are printed as visible escapes.
+ * stderr. Colours only when the stream is a TTY or FORCE_COLOR is set (and
+ * NO_COLOR is unset). Every line is made terminal-safe: control characters
+ * from data (flag descriptions, reasons, actors) are printed as visible
+ * escapes, colour sequences in table cells included.
  * Connection-string passwords are redacted from everything, JSON included.
  */
 export class Output {
@@ -21,7 +34,9 @@ export class Output {
     this.json = options.json ?? false;
     this.quiet = options.quiet ?? false;
     this.interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
-    this.useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !this.json;
+    // FORCE_COLOR as picocolors and most tools read it: colours into a pipe (CI logs, a pager).
+    const forced = Boolean(process.env.FORCE_COLOR) && process.env.FORCE_COLOR !== '0';
+    this.useColor = (Boolean(process.stdout.isTTY) || forced) && !process.env.NO_COLOR && !this.json;
     this.color = createColors(this.useColor);
   }
 
@@ -46,15 +61,35 @@ export class Output {
     resultWritten = true;
   }
 
+  /**
+   * Colour `text` in a table cell. Cells are data: every escape sequence in
+   * them is printed visibly, colours included, so the only colours a table
+   * shows are the ones asked for here.
+   *
+   * @example
+   * out.table(['name', 'phase'], [[[name, out.paint(' (CHANGED)', 'red')], out.paint(phase, 'green')]]);
+   */
+  paint(text: string, color: CellColor): Painted {
+    return { text, color };
+  }
+
   /** A plain aligned table (human mode only). */
-  table(headers: string[], rows: (string | number | null | undefined)[][]): void {
+  table(headers: string[], rows: Cell[][]): void {
     if (this.json) return;
-    // One cell, one line: a newline inside data must not break the table.
-    const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : terminalSafe(String(c), { keepColor: this.useColor, singleLine: true }))));
+    const cells = rows.map((r) => r.map((c) => this.cell(c)));
     const widths = headers.map((h, i) => Math.max(visible(h).length, ...cells.map((r) => visible(r[i] ?? '').length)));
     const fmt = (r: string[]) => r.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visible(c).length))).join('  ').trimEnd();
     this.line(this.color.bold(fmt(headers)));
     for (const r of cells) this.line(fmt(r));
+  }
+
+  // Data escaped whatever the colour mode (an SGR sequence in data is data too), then coloured by us;
+  // one cell, one line: a newline inside data must not break the table.
+  private cell(c: Cell): string {
+    if (c === null || c === undefined) return '';
+    if (Array.isArray(c)) return c.map((part) => this.cell(part)).join('');
+    if (typeof c === 'object' && 'color' in c) return this.color[c.color](this.cell(c.text));
+    return escapeControl(String(c), { singleLine: true });
   }
 
   /** Control characters escaped; the colour codes this Output added are kept. */

@@ -103,7 +103,7 @@ export function register(program: Command): void {
             t.rowsThen,
             t.rowsNow ?? 'table gone',
             t.rowsNow === null ? '' : signed(t.rowsNow - t.rowsThen),
-            t.changed ? out.color.yellow('changed') : 'same',
+            t.changed ? out.paint('changed', 'yellow') : 'same',
             [...t.droppedColumns.map((c) => `-${c}`), ...t.addedColumns.map((c) => `+${c}`)].join(' '),
           ]),
         );

@@ -60,13 +60,14 @@ async function overview(ctx: CommandContext, project: Project): Promise<void> {
   if (items.length === 0) {
     ctx.out.line(`no migrations in ${ctx.config.migrationsDir}/ — create one with "migrate create <name>"`);
   }
-  const c = ctx.out.color;
+  const out = ctx.out;
+  const c = out.color;
   const paint = (phase: Phase) =>
-    TERMINAL.includes(phase) ? c.green(phase) : !isApplied(phase) ? c.dim(phase) : isInterrupted(phase) ? c.yellow(phase) : c.cyan(phase);
-  ctx.out.table(
+    out.paint(phase, TERMINAL.includes(phase) ? 'green' : !isApplied(phase) ? 'dim' : isInterrupted(phase) ? 'yellow' : 'cyan');
+  out.table(
     ['migration', 'phase', 'flag', 'state', 'backfill', 'next', 'updated'],
     items.map((i) => [
-      i.name + (i.changed ? c.red(' (CHANGED)') : i.missingFile ? c.red(' (file missing)') : ''),
+      [i.name, i.changed ? out.paint(' (CHANGED)', 'red') : i.missingFile ? out.paint(' (file missing)', 'red') : ''],
       paint(i.phase),
       i.flag ?? '',
       i.flagState ?? '',
