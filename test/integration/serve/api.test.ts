@@ -105,6 +105,10 @@ describe('the console API', () => {
     expect(flagsView.json.flags.map((f: { key: string }) => f.key)).toEqual(['api.code', 'plain.flag']);
     expect(flagsView.json.flags[1]).toMatchObject({ state: 'off', usage: [{ window: '5m' }, { window: '1h' }, { window: '24h' }], history: [{ action: 'create' }] });
     expect((await call('GET', '/api/flags/plain.flag/history', { key: READ })).json.events).toHaveLength(1);
+    const unknown = await call('GET', '/api/flags/no.such.flag/history', { key: READ });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(unknown.json).toEqual({ statusCode: 404, error: 'Not Found', message: 'flag "no.such.flag" does not exist' });
     expect((await call('GET', '/api/snapshots', { key: READ })).json).toEqual({ snapshots: [] });
     const page = await call('GET', '/', { key: READ });
     expect(page.status).toBe(200);
@@ -219,7 +223,16 @@ describe('the console API', () => {
       await vi.waitFor(() => expect(progressOf().map((p: { rowsDone: number }) => p.rowsDone)).toContain(10), { timeout: 10_000 });
       await writeCheckpoint(pool, 'curtain', '20250101000000_running', 'public.t', { lastKey: ['50'], rowsDone: 50, rowsTotal: 100, done: false });
       await vi.waitFor(() => expect(progressOf().at(-1)).toMatchObject({ rowsDone: 50, rowsTotal: 100, text: expect.stringMatching(/^50 \/ 100 rows \(50%\)/) }), { timeout: 10_000 });
-      expect(progressOf().at(-1).rowsPerSecond).toBeGreaterThan(0);
+      // Two checkpoints seen: a rate, and from it the time left, in the data and in the line.
+      const measured = progressOf().at(-1);
+      expect(measured.rowsPerSecond).toBeGreaterThan(0);
+      expect(measured.etaSeconds).toBeCloseTo((100 - 50) / measured.rowsPerSecond, 6);
+      expect(measured.text).toMatch(/ · ETA \S+$/);
+      const listed = await call('GET', '/api/migrations', { key: READ });
+      expect(listed.json.migrations.find((m: { name: string }) => m.name === '20250101000000_running').backfill).toMatchObject({
+        rowsDone: 50,
+        etaSeconds: expect.any(Number),
+      });
       // What the backfill reports about waiting shows up in its line.
       await reportBackfillThrottle(pool, 'curtain', '20250101000000_running', 'replica r1 lag 7.2 s > 5 s');
       await writeCheckpoint(pool, 'curtain', '20250101000000_running', 'public.t', { lastKey: ['60'], rowsDone: 60, rowsTotal: 100, done: false });
