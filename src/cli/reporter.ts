@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import { describeBlocker } from '../backfill/blockers.js';
 import { formatDuration } from '../duration.js';
+import { terminalSafe } from '../text/control.js';
 import type { LifecycleReporter } from '../migration/context.js';
 import type { Output } from './output.js';
 
@@ -29,7 +30,15 @@ export function cliReporter(out: Output, options: { verbose?: boolean } = {}): L
       const bookkeeping = e.step.kind === 'bookkeeping' && !options.verbose;
       if (e.type === 'done' && !bookkeeping) out.info(`  ${c.green('✓')} ${e.step.description} ${c.dim(`(${formatDuration(e.durationMs)}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''})`)}`);
       else if (e.type === 'retry') out.info(`  ${c.yellow('↻')} ${bookkeeping ? 'waiting for the table lock' : e.step.description}: ${e.reason}, retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt})`);
-      else if (e.type === 'skip' && options.verbose && !bookkeeping) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
+      else if (e.type === 'autovacuum') {
+        const { pid, cancelled, why } = e.conflict;
+        const activity = terminalSafe(e.conflict.activity, { singleLine: true });
+        out.info(
+          cancelled
+            ? `  ${c.yellow('↻')} ${e.step.description}: cancelled ${activity || 'autovacuum'} (pid ${pid}), which held the table; PostgreSQL starts it again later`
+            : `  ${c.yellow('!')} ${e.step.description}: ${activity || 'autovacuum'} (pid ${pid}) holds the table and could not be cancelled: ${why}`,
+        );
+      } else if (e.type === 'skip' && options.verbose && !bookkeeping) out.info(`  ${c.dim(`- ${e.step.description} (already done)`)}`);
     },
     backfill(_migration, p) {
       if (p.waitingFor) {

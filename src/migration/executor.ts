@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { watchAutovacuum, type AutovacuumConflict } from '../db/autovacuum.js';
 import { LOCK_NOT_AVAILABLE, DEADLOCK, backoffMs, lockTimeoutFor, sleep, transaction } from '../db/transaction.js';
 import { CurtainError, type StepInfo } from '../errors.js';
 import { finishedSteps, recordStep } from '../store/migrations.js';
@@ -9,7 +10,9 @@ export type StepEvent =
   | { type: 'start'; index: number; step: ProgramStep }
   | { type: 'done'; index: number; step: ProgramStep; durationMs: number; attempts: number }
   | { type: 'skip'; index: number; step: ProgramStep }
-  | { type: 'retry'; index: number; step: ProgramStep; attempt: number; delayMs: number; reason: string };
+  | { type: 'retry'; index: number; step: ProgramStep; attempt: number; delayMs: number; reason: string }
+  /** An autovacuum worker held the lock the step waited for: cancelled, or why not (see db/autovacuum.ts). */
+  | { type: 'autovacuum'; index: number; step: ProgramStep; conflict: AutovacuumConflict };
 
 /** How the steps that are not plain SQL run; the transition that owns the program supplies it. */
 export interface StepRuntime {
@@ -104,13 +107,19 @@ export function groupSteps(steps: ProgramStep[]): Group[] {
 async function runGroup(steps: ProgramStep[], start: number, o: ExecutorOptions): Promise<void> {
   let timings: { started: Date; ms: number }[] = [];
   let attempt = 0;
+  let pid: number | undefined;
+  // The step running when a lock wait ends the attempt: errors and events name it, not the group's first.
+  let current = 0;
+  const watch = watchAutovacuum(o.pool, () => pid, (conflict) => o.onEvent?.({ type: 'autovacuum', index: start + current, step: steps[current]!, conflict }));
   try {
     await transaction(
       o.pool,
       async (tx) => {
         attempt++;
+        pid = processId(tx);
         timings = [];
         for (const [i, step] of steps.entries()) {
+          current = i;
           o.onEvent?.({ type: 'start', index: start + i, step });
           const started = new Date();
           const t0 = performance.now();
@@ -123,11 +132,13 @@ async function runGroup(steps: ProgramStep[], start: number, o: ExecutorOptions)
       {
         settings: { lock_timeout: o.lockTimeoutMs },
         retries: o.retries,
-        onRetry: (e) => o.onEvent?.({ type: 'retry', index: start, step: steps[0]!, attempt: e.attempt, delayMs: e.delayMs, reason: e.reason }),
+        onRetry: (e) => o.onEvent?.({ type: 'retry', index: start + current, step: steps[current]!, attempt: e.attempt, delayMs: e.delayMs, reason: e.reason }),
       },
     );
   } catch (err) {
-    throw lockExhausted(err, o, start, steps[0]!, attempt);
+    throw lockExhausted(err, o, start + current, steps[current]!, attempt);
+  } finally {
+    watch.stop();
   }
   steps.forEach((step, i) => o.onEvent?.({ type: 'done', index: start + i, step, durationMs: timings[i]!.ms, attempts: attempt }));
 }
@@ -137,6 +148,7 @@ async function runSqlAlone(step: ProgramStep & { kind: 'sql' }, index: number, a
   let broken: Error | undefined;
   const onError = (e: Error) => (broken = e);
   client.on('error', onError);
+  const watch = watchAutovacuum(o.pool, () => processId(client), (conflict) => o.onEvent?.({ type: 'autovacuum', index, step, conflict }));
   try {
     await client.query(`SET lock_timeout = ${lockTimeoutFor(attempt, o.lockTimeoutMs)}`);
     if (step.cleanup) await client.query(step.cleanup);
@@ -151,6 +163,7 @@ async function runSqlAlone(step: ProgramStep & { kind: 'sql' }, index: number, a
     });
     o.onEvent?.({ type: 'done', index, step, durationMs: ms, attempts: attempt });
   } finally {
+    watch.stop();
     await client.query('RESET lock_timeout').catch((e: Error) => (broken ??= e));
     client.off('error', onError);
     client.release(broken);
@@ -224,6 +237,11 @@ function lockExhausted(err: unknown, o: ExecutorOptions, index: number, step: Pr
     { migration: o.migration, phase: o.phase, index, description: step.description },
     { hint: 'a long transaction holds the table: find it in pg_stat_activity, or retry later / raise --lock-timeout', cause: err, sqlState: code },
   );
+}
+
+/** The server pid of a pooled connection (pg sets it at connect). */
+function processId(client: pg.PoolClient): number | undefined {
+  return (client as pg.PoolClient & { processID?: number }).processID;
 }
 
 export { lockTimeoutFor };

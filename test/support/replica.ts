@@ -216,7 +216,7 @@ export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, 
 }
 
 /** The `postgres` OS user when running as root (PostgreSQL will not run as root); else null (run as ourselves). */
-function serverUser(): { uid: number; gid: number } | null {
+export function serverUser(): { uid: number; gid: number } | null {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root, but there is no `postgres` OS user to run the servers as (PostgreSQL refuses to run as root)');
@@ -224,7 +224,7 @@ function serverUser(): { uid: number; gid: number } | null {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-function runAs(user: { uid: number; gid: number } | null, file: string, args: string[], cwd: string): Promise<string> {
+export function runAs(user: { uid: number; gid: number } | null, file: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       file,

@@ -1,0 +1,88 @@
+import type pg from 'pg';
+
+/**
+ * An autovacuum worker in the way of a DDL step.
+ *
+ * Autovacuum holds SHARE UPDATE EXCLUSIVE on the table it vacuums, which
+ * every ALTER TABLE and CREATE INDEX [CONCURRENTLY] conflicts with. PostgreSQL
+ * cancels such a worker itself, but only once a conflicting lock request has
+ * waited `deadlock_timeout` (1 s by default), and curtain's lock attempts are
+ * shorter than that on purpose (100 ms first: the application queues behind a
+ * waiting ACCESS EXCLUSIVE request). So a long autovacuum on a big table
+ * would make every attempt time out, and the step fail after its retries.
+ * curtain does what PostgreSQL would do, sooner: it cancels the worker (the
+ * launcher starts it again later). Never one that runs to prevent
+ * transaction ID wraparound: PostgreSQL never cancels those either.
+ */
+export interface AutovacuumConflict {
+  /** The worker's backend pid. */
+  pid: number;
+  /** What it was doing, from pg_stat_activity (`autovacuum: VACUUM public.orders`). */
+  activity: string;
+  /** True when curtain cancelled it; false when the role may not (then `why`). */
+  cancelled: boolean;
+  why?: string;
+}
+
+/**
+ * While a DDL step runs, look every `intervalMs` whether backend `pid()` waits
+ * for a lock an autovacuum worker holds; cancel that worker when the role may
+ * (superuser, or `pg_signal_autovacuum_worker` on PostgreSQL 18) and tell
+ * `onConflict` once per worker. Starts looking only after the first
+ * interval, so a step that takes its lock at once costs nothing.
+ *
+ * @example
+ * const watch = watchAutovacuum(pool, () => client.processID, (c) => console.log(c));
+ * try { await client.query('ALTER TABLE orders ADD COLUMN note text'); } finally { watch.stop(); }
+ */
+export function watchAutovacuum(
+  pool: pg.Pool,
+  pid: () => number | undefined,
+  onConflict: (c: AutovacuumConflict) => void,
+  intervalMs = 50,
+): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const seen = new Set<number>();
+  const tick = async () => {
+    const p = pid();
+    // Best effort: a failed look (pool busy, connection lost) is the step's business, not ours.
+    if (p !== undefined) await resolve(pool, p, seen, onConflict).catch(() => {});
+    if (!stopped) schedule();
+  };
+  const schedule = () => {
+    timer = setTimeout(() => void tick(), intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+async function resolve(pool: pg.Pool, pid: number, seen: Set<number>, onConflict: (c: AutovacuumConflict) => void): Promise<void> {
+  const { rows } = await pool.query<{ pid: number; activity: string }>(
+    `SELECT a.pid, coalesce(a.query, '') AS activity FROM pg_stat_activity a
+      WHERE a.pid = ANY (pg_blocking_pids($1)) AND a.backend_type = 'autovacuum worker'
+        AND coalesce(a.query, '') NOT LIKE '%to prevent wraparound%'`,
+    [pid],
+  );
+  for (const r of rows) {
+    if (seen.has(r.pid)) continue;
+    seen.add(r.pid);
+    try {
+      await pool.query('SELECT pg_cancel_backend($1)', [r.pid]);
+      onConflict({ pid: r.pid, activity: r.activity, cancelled: true });
+    } catch (err) {
+      onConflict({
+        pid: r.pid,
+        activity: r.activity,
+        cancelled: false,
+        why: `${(err as Error).message} (cancelling autovacuum needs superuser, or pg_signal_autovacuum_worker on PostgreSQL 18)`,
+      });
+    }
+  }
+}
