@@ -2,9 +2,13 @@
  * The console in a real browser: Chromium (Debian's package) driven by
  * playwright-core, against `migrate serve` running as a process on a real
  * database holding the demo's shop and migrations.
+ *
+ * The screenshot of the console goes to a temporary folder; with
+ * UPDATE_SCREENSHOT=1 it replaces docs/console.png (the README's), so a test
+ * run leaves the working tree as it found it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +16,8 @@ import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedShop } from '../../examples/demo/schema.js';
-import { BIN, LIB, migrate, tempProject } from '../support/cli.js';
+import { formatDuration } from '../../src/duration.js';
+import { BIN, LIB, migrate, migrationSource, tempProject } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 // Code passed to page.evaluate runs in the browser; the project compiles without DOM types.
@@ -25,7 +30,14 @@ const ADMIN = 'browser-admin-secret-91c7e2';
 const READ = 'browser-read-secret-4d8a0f';
 const SPLIT = '20260101000100_split_user_name';
 const RENAME = '20260101000200_rename_email';
+const ORDERS = '20260101000300_orders_total_bigint';
+/** A code migration contracted while the source still checks its flag: flag debt. */
+const LEGACY = '20251201000000_legacy_checkout';
+/** Stored with control characters and a newline, which the page shows escaped. */
+const BANNER_DESCRIPTION = 'red \x1b[31malert\x1b[0m\nsecond line';
 const USERS = 20_000;
+/** Where the screenshot goes: the README's copy only when asked for. */
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? path.join(root, 'docs/console.png') : path.join(mkdtempSync(path.join(os.tmpdir(), 'curtain-console-')), 'console.png');
 
 /** Debian's chromium, or the one CHROMIUM points at; a clear failure when there is none. */
 function chromiumPath(): string {
@@ -116,11 +128,27 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
       writeFileSync(path.join(project.dir, 'migrations', f), text);
     }
     cpSync(path.join(root, 'examples/demo'), path.join(project.dir, 'src'), { recursive: true });
+    // A migration named in backfill_hold is held before each batch once it has done one (the throttle query):
+    // the pause test can then act on a running backfill, with a progress line, without racing it.
+    await pool.query('CREATE TABLE backfill_hold (migration text PRIMARY KEY)');
     writeFileSync(
       path.join(project.dir, 'curtain.config.json'),
-      JSON.stringify({ serve: { keys: [{ name: 'ops-alice', key: ADMIN, role: 'admin' }, { name: 'viewer', key: READ, role: 'read' }] } }),
+      JSON.stringify({
+        serve: { keys: [{ name: 'ops-alice', key: ADMIN, role: 'admin' }, { name: 'viewer', key: READ, role: 'read' }] },
+        backfill: { throttleQuery: 'SELECT EXISTS (SELECT FROM public.backfill_hold JOIN curtain.backfill_checkpoints USING (migration))' },
+      }),
     );
-    for (const args of [['expand', SPLIT], ['switch', SPLIT, '--percent', '10'], ['flags', 'set', 'checkout.v2', 'on', '--percent', '30', '--description', 'the new checkout']]) {
+    project.write(`migrations/${LEGACY}.ts`, migrationSource(`export default defineMigration({ flag: 'checkout.legacy', description: 'the old checkout, removed' });`));
+    project.write('src/legacy-checkout.ts', `export function checkoutPath(flags: { isEnabled(key: string): boolean }): string {\n  return flags.isEnabled('checkout.legacy') ? 'new' : 'old';\n}\n`);
+    for (const args of [
+      ['expand', LEGACY],
+      ['switch', LEGACY],
+      ['contract', LEGACY, '--force', 'code-references'],
+      ['expand', SPLIT],
+      ['switch', SPLIT, '--percent', '10'],
+      ['flags', 'set', 'checkout.v2', 'on', '--percent', '30', '--description', 'the new checkout'],
+      ['flags', 'set', 'banner.red', 'off', '--description', BANNER_DESCRIPTION],
+    ]) {
       const r = await run(...args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
@@ -159,16 +187,76 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
     await page.context().close();
   });
 
+  it('shows flag debt: the flag locked on by contract, with the source lines that still check it', async () => {
+    const page = await open(READ);
+    expect(await page.locator('tr[data-flag="checkout.legacy"] [data-field="state"]').textContent()).toBe('locked on');
+    const debt = page.locator('ul.debt > li').filter({ has: page.locator('> code', { hasText: /^checkout\.legacy$/ }) });
+    expect(await debt.count()).toBe(1);
+    expect(await debt.textContent()).toContain('locked on since contract; 1 reference(s) left in the source: remove them, then "migrate flags retire checkout.legacy"');
+    expect(await debt.locator('ul.refs li').allTextContents()).toEqual(["src/legacy-checkout.ts:2: return flags.isEnabled('checkout.legacy') ? 'new' : 'old';"]);
+    await page.context().close();
+  });
+
+  it("shows each migration's timeline with what each step took, the guards passed or forced, and snapshot ids", async () => {
+    const page = await open(READ);
+    // What the API says, to compare the page with.
+    const detail = (name: string) => page.evaluate(async (n) => ((await (await fetch(`/api/migrations/${n}`)).json()) as any).migration, name);
+    const cells = (name: string) =>
+      page.locator(`tr[data-migration="${name}"] table.timeline tbody tr`).evaluateAll((rows: HTMLElement[]) =>
+        rows.map((r) => {
+          const [, event, actor, took, guards, snapshot] = [...r.querySelectorAll('td')].map((td: HTMLElement) => td.textContent);
+          return { event, actor, took, guards, snapshot };
+        }),
+      );
+
+    const legacy = await detail(LEGACY);
+    const legacyRows = await cells(LEGACY);
+    expect(legacyRows.map((r) => r.event)).toEqual(['expand.start', 'expand.done', 'switch.on', 'contract.start', 'contract.done']);
+    expect(legacy.timeline.map((e: { event: string }) => e.event)).toEqual(legacyRows.map((r) => r.event));
+    legacy.timeline.forEach((e: { durationMs: number | null }, i: number) => expect(legacyRows[i]!.took).toBe(e.durationMs === null ? '' : formatDuration(e.durationMs)));
+    expect(legacyRows.find((r) => r.event === 'contract.done')!.took).not.toBe('');
+    const guards = legacy.timeline.find((e: { event: string }) => e.event === 'contract.start').guards;
+    expect(guards.forced).toEqual(['code-references']);
+    expect(guards.passed).toContain('soak');
+    expect(legacyRows.find((r) => r.event === 'contract.start')!.guards).toBe(`${guards.passed.join(', ')} (forced: code-references)`);
+
+    // The switch took the snapshot listed below; its id is in the timeline.
+    const snapshotId = await page.locator('#snapshots tbody tr').getAttribute('data-snapshot');
+    expect(snapshotId).toBeTruthy();
+    const split = await detail(SPLIT);
+    expect(split.timeline.find((e: { event: string }) => e.event === 'switch.on').snapshotId).toBe(snapshotId);
+    const splitRows = await cells(SPLIT);
+    expect(splitRows.find((r) => r.event === 'switch.on')).toMatchObject({ actor: 'setup', snapshot: snapshotId });
+    expect(splitRows.find((r) => r.event === 'expand.done')!.took).toMatch(/^\d/);
+    await page.context().close();
+  });
+
+  it('shows the size each snapshot occupies, as measured by the server', async () => {
+    const page = await open(READ);
+    const snapshots = await page.evaluate(async () => ((await (await fetch('/api/snapshots')).json()) as any).snapshots);
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0].sizeBytes).toBeGreaterThan(USERS); // a copy of 20,000 users is more than a byte each
+    const shown = await page.locator(`tr[data-snapshot="${snapshots[0].id}"] td`).last().textContent();
+    const m = /^(\d+(?:\.\d)?) (B|KiB|MiB|GiB)$/.exec(shown ?? '');
+    expect(m, `size cell: ${shown}`).not.toBeNull();
+    const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m![2] as 'B' | 'KiB' | 'MiB' | 'GiB'];
+    expect(Math.abs(Number(m![1]) * unit - snapshots[0].sizeBytes)).toBeLessThanOrEqual(0.05 * unit); // one decimal
+    await page.context().close();
+  });
+
   it('shows a backfill started from the CLI advancing, without a reload', async () => {
     const page = await open(ADMIN);
     await page.evaluate((name) => {
-      const w = window as unknown as { __marker: number; __seen: string[] };
+      const w = window as unknown as { __marker: number; __seen: string[]; __texts: string[] };
       w.__marker = 42;
       w.__seen = [];
+      w.__texts = [];
       setInterval(() => {
         const cell = [...document.querySelectorAll('[data-progress]')].find((c: HTMLElement) => c.dataset.progress === name);
         const rows = cell?.dataset.rows;
         if (rows && w.__seen[w.__seen.length - 1] !== rows) w.__seen.push(rows);
+        const text = cell?.textContent;
+        if (text && w.__texts[w.__texts.length - 1] !== text) w.__texts.push(text);
       }, 25);
     }, RENAME);
     const expand = await run('expand', RENAME, '--batch-size', '200', '--batch-delay', '100ms');
@@ -177,14 +265,16 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
       const cell = [...document.querySelectorAll('[data-progress]')].find((c: HTMLElement) => c.dataset.progress === name);
       return cell?.textContent?.endsWith('done');
     }, RENAME, { timeout: 60_000 });
-    const { marker, seen } = await page.evaluate(() => {
-      const w = window as unknown as { __marker: number; __seen: string[] };
-      return { marker: w.__marker, seen: w.__seen.map(Number) };
+    const { marker, seen, texts } = await page.evaluate(() => {
+      const w = window as unknown as { __marker: number; __seen: string[]; __texts: string[] };
+      return { marker: w.__marker, seen: w.__seen.map(Number), texts: w.__texts };
     });
     expect(marker).toBe(42); // the same document all along
     const partial = seen.filter((n) => n > 0 && n < USERS);
     expect(partial.length, `rows seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect(partial).toEqual([...partial].sort((a, b) => a - b));
+    // Once the server saw two checkpoints: a rate and the time left (etaSeconds, as the line shows it).
+    expect(texts.some((t) => /^[\d,]+ \/ [\d,]+ rows \(\d+%\) · [\d,]+ rows\/s · ETA \d/.test(t)), `lines seen: ${texts.join(' | ')}`).toBe(true);
     // The cell's final value (the 25 ms sampler may miss the last update before "done").
     const finalRows = await page.evaluate(
       (name) => Number(([...document.querySelectorAll('[data-progress]')].find((c: HTMLElement) => c.dataset.progress === name) as HTMLElement | undefined)?.dataset.rows),
@@ -192,6 +282,55 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
     );
     expect(finalRows).toBe(USERS);
     await page.context().close();
+  });
+
+  it('lets an admin pause and resume a running backfill from the page: the control row changes, audited as the key', async () => {
+    const control = async () =>
+      (await pool.query(`SELECT paused, updated_by, throttled FROM curtain.backfill_control WHERE migration = $1`, [ORDERS])).rows[0] as
+        | { paused: boolean; updated_by: string; throttled: string | null }
+        | undefined;
+    const events = async () =>
+      (await pool.query(`SELECT event, actor FROM curtain.migration_events WHERE migration = $1 AND event IN ('backfill.pause', 'backfill.resume') ORDER BY id`, [ORDERS])).rows;
+    const cellText = (page: Page) => page.locator(`[data-progress="${ORDERS}"]`).textContent();
+    // Held after its first batch (see backfill_hold): expanding, with most of its backfill ahead.
+    await pool.query('INSERT INTO backfill_hold VALUES ($1)', [ORDERS]);
+    const expanding = run('expand', ORDERS, '--batch-size', '100');
+    try {
+      const page = await open(ADMIN);
+      const pause = page.locator(`button[data-action="pause"][data-name="${ORDERS}"]`);
+      await pause.waitFor({ timeout: 60_000 }); // rendered once the phase is expanding
+      await pause.click();
+      expect(await page.locator('#confirm-title').textContent()).toBe(`Pause the backfill of ${ORDERS}`);
+      await page.locator('#confirm-ok').click();
+      await page.waitForFunction((name) => document.getElementById('toast')?.textContent === `backfill of ${name} paused`, ORDERS, { timeout: 30_000 });
+      expect(await control()).toMatchObject({ paused: true, updated_by: 'ops-alice' });
+      expect(await events()).toEqual([{ event: 'backfill.pause', actor: 'ops-alice' }]);
+      // The backfill itself saw it (it reports why it waits), and the page says so.
+      await expect.poll(() => cellText(page), { timeout: 30_000 }).toContain('paused by ops-alice');
+      expect(await cellText(page)).toMatch(/^100 (\/ [\d,]+ )?rows\b.* · paused · throttled: paused by ops-alice/);
+      // The hold goes: only the pause keeps it waiting now.
+      await pool.query('DELETE FROM backfill_hold');
+
+      const resume = page.locator(`button[data-action="resume"][data-name="${ORDERS}"]`);
+      await resume.waitFor({ timeout: 30_000 });
+      await resume.click();
+      await page.locator('#confirm-ok').click();
+      await page.waitForFunction((name) => document.getElementById('toast')?.textContent === `backfill of ${name} resumed`, ORDERS, { timeout: 30_000 });
+      expect(await control()).toMatchObject({ paused: false, updated_by: 'ops-alice' });
+      const expanded = await expanding;
+      expect(expanded.code, expanded.stderr).toBe(0);
+      await expect.poll(() => cellText(page), { timeout: 30_000 }).toMatch(/^[\d,]+ rows, done$/);
+      expect(await events()).toEqual([
+        { event: 'backfill.pause', actor: 'ops-alice' },
+        { event: 'backfill.resume', actor: 'ops-alice' },
+      ]);
+      await page.context().close();
+    } finally {
+      // Whatever failed above, the expand must not wait forever.
+      await pool.query('DELETE FROM backfill_hold');
+      await pool.query('UPDATE curtain.backfill_control SET paused = false WHERE migration = $1', [ORDERS]);
+      await expanding;
+    }
   });
 
   it('lets an admin switch a migration to 25 % from the page: another process sees it, the history names the key', async () => {
@@ -212,8 +351,11 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
       await page.waitForFunction(() => document.querySelectorAll('details[open]').length === 2, undefined, { timeout: 30_000 });
       expect(await page.locator(`tr[data-migration="${SPLIT}"] .timeline`).textContent()).toContain('ops-alice');
       await page.evaluate(() => (document.getElementById('toast').textContent = ''));
-      await page.screenshot({ path: path.join(root, 'docs/console.png'), fullPage: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
       await page.context().close();
+      const png = readFileSync(SCREENSHOT);
+      expect(png.length).toBeGreaterThan(10_000);
+      expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a'); // the PNG signature
     } finally {
       watcher.stdin!.end();
     }
@@ -221,6 +363,35 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
     expect(history.json().events[0]).toMatchObject({ actor: 'ops-alice', after: { enabled: true, rollout: 25 } });
     const plain = await run('flags', 'history', 'users.split-name');
     expect(plain.stdout.split('\n')[1]).toContain('ops-alice');
+  });
+
+  it('lets an admin set a flag no migration owns from the page; an unedited description is kept as stored', async () => {
+    const page = await open(ADMIN);
+    const setBanner = async () => {
+      await page.locator('button[data-action="flag"][data-key="banner.red"]').click();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Set flag banner.red');
+    };
+    await setBanner();
+    // The field shows what the page shows: the control characters as visible escapes.
+    expect(await page.locator('#field-description').inputValue()).toContain('\\x1b[31m');
+    await page.locator('#field-enabled').check();
+    await page.locator('#field-percent').fill('60');
+    await page.locator('#field-reason').fill('from the page');
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent === 'banner.red updated', undefined, { timeout: 30_000 });
+    const got = await run('flags', 'get', 'banner.red', '--json');
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.json().flag).toMatchObject({ enabled: true, rollout: 60, description: BANNER_DESCRIPTION });
+    const history = await run('flags', 'history', 'banner.red', '--json');
+    expect(history.json().events[0]).toMatchObject({ actor: 'ops-alice', reason: 'from the page', after: { enabled: true, rollout: 60 } });
+    // An edited description is sent as typed.
+    await page.waitForFunction(() => document.querySelector('tr[data-flag="banner.red"] [data-field="state"]')?.textContent === 'on 60%', undefined, { timeout: 30_000 });
+    await setBanner();
+    await page.locator('#field-description').fill('plain words');
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction(() => document.getElementById('toast')?.textContent === 'banner.red updated', undefined, { timeout: 30_000 });
+    await expect.poll(async () => (await run('flags', 'get', 'banner.red', '--json')).json().flag).toMatchObject({ enabled: true, rollout: 60, description: 'plain words' });
+    await page.context().close();
   });
 
   it('shows a read key everything, without buttons; its API calls to act answer 403', async () => {

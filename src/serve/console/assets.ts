@@ -130,12 +130,20 @@ export const CONSOLE_JS = String.raw`'use strict';
       const enabled = input('field-enabled', { type: 'checkbox', checked: b.dataset.enabled === 'true' });
       const percent = input('field-percent', { type: 'number', min: 0, max: 100, step: 1, value: b.dataset.rollout });
       const description = input('field-description', { type: 'text', maxlength: 1000, value: b.dataset.description || '' });
+      // The field shows the description as the page does (control characters as visible escapes, and an
+      // input drops newlines), not as stored: send it only when edited, so confirming keeps the stored text.
+      const shown = description.value;
       const reason = input('field-reason', { type: 'text', maxlength: 500, value: '' });
       fields.append(field('on', enabled), field('percent', percent), field('description', description), field('reason', reason));
       return () => ({
         method: 'PUT',
         url: '/api/flags/' + encodeURIComponent(key),
-        body: { enabled: enabled.checked, percent: Number(percent.value), description: description.value || null, ...(reason.value ? { reason: reason.value } : {}) },
+        body: {
+          enabled: enabled.checked,
+          percent: Number(percent.value),
+          ...(description.value !== shown ? { description: description.value || null } : {}),
+          ...(reason.value ? { reason: reason.value } : {}),
+        },
         done: key + ' updated',
       });
     }
