@@ -11,7 +11,10 @@ import { flagDebt, flagState, type FlagDebt } from '../flags/debt.js';
 import type { UnknownSummary } from '../flags/unknown.js';
 import { listFlags, type FlagEvent, type FlagRow } from '../flags/store.js';
 import { flagUsage } from '../flags/usage.js';
+import { isInFlight } from '../migration/machine.js';
 import { Project, type MigrationEntry } from '../migration/project.js';
+import { rolloutJson, rolloutLine } from '../migration/rollout-view.js';
+import { listRollouts } from '../store/rollouts.js';
 import { listEvents, type MigrationEvent } from '../store/migrations.js';
 import { listSnapshots } from '../snapshots/list.js';
 import type { SnapshotRecord } from '../snapshots/types.js';
@@ -34,6 +37,8 @@ export interface MigrationView {
   flagState: string | null;
   enabled: boolean | null;
   rollout: number | null;
+  /** The migration's rollout plan while it is in flight (`migrate switch --plan`), with its one-line summary. */
+  rolloutPlan: (ReturnType<typeof rolloutJson> & { line: string }) | null;
   backfill: BackfillView | null;
   control: BackfillControl | null;
   changed: boolean;
@@ -59,9 +64,11 @@ export async function migrationsView(ctx: ViewContext): Promise<MigrationView[]>
   const flags = new Map((await listFlags(ctx.pool, ctx.config.schema)).map((f) => [f.key, f]));
   const progress = new Map((await ctx.progress.read(ctx.pool)).map((p) => [p.migration, p]));
   const controls = new Map((await listBackfillControls(ctx.pool, ctx.config.schema)).map((c) => [c.migration, c]));
+  const rollouts = new Map((await listRollouts(ctx.pool, ctx.config.schema)).map((r) => [r.migration, r]));
   return project.entries.map((e) => {
     const flagKey = e.record?.flag ?? null;
     const flag = flagKey ? flags.get(flagKey) : undefined;
+    const plan = isInFlight(e.phase) ? rollouts.get(e.name) : undefined;
     return {
       name: e.name,
       phase: e.phase,
@@ -71,6 +78,7 @@ export async function migrationsView(ctx: ViewContext): Promise<MigrationView[]>
       flagState: flag ? flagState(flag) : null,
       enabled: flag ? flag.enabled : null,
       rollout: flag ? flag.rollout : null,
+      rolloutPlan: plan ? { ...rolloutJson(plan), line: rolloutLine(plan) } : null,
       backfill: progress.get(e.name) ?? null,
       control: controls.get(e.name) ?? null,
       changed: e.changed,

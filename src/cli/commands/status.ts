@@ -10,8 +10,8 @@ import { backfillSummaries } from '../../store/checkpoints.js';
 import { listEvents, stepLog } from '../../store/migrations.js';
 import { Project, type MigrationEntry } from '../../migration/project.js';
 import { lastDriftCheck } from '../../migration/drift.js';
-import { listRollouts, getRollout, type RolloutRow } from '../../store/rollouts.js';
-import { describePlan, describeStep } from '../../migration/rollout-plan.js';
+import { listRollouts, getRollout } from '../../store/rollouts.js';
+import { rolloutJson, rolloutLine } from '../../migration/rollout-view.js';
 import { withContext, type CommandContext } from '../context.js';
 
 export function register(program: Command): void {
@@ -139,38 +139,3 @@ async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<voi
 }
 
 /** A rollout for --json: the plan, where it is, when the next step is due, why it ended. */
-function rolloutJson(r: RolloutRow) {
-  return {
-    status: r.status,
-    plan: describePlan(r),
-    steps: r.steps,
-    targeting: r.targeting,
-    everyMs: r.everyMs,
-    check: r.check,
-    step: r.step + 1,
-    of: r.steps.length,
-    current: describeStep(r, r.step),
-    next: r.status === 'running' && r.step + 1 < r.steps.length ? describeStep(r, r.step + 1) : null,
-    nextAt: r.status === 'running' ? r.nextAt : null,
-    startedAt: r.startedAt,
-    stopReason: r.stopReason,
-    updatedAt: r.updatedAt,
-  };
-}
-
-/** A rollout in one line: `running, step 2/4 (10 %), next 50 % in 8m 12s (--plan 1,10,50,100 --every 10m)`. */
-function rolloutLine(r: RolloutRow): string {
-  const at = `step ${r.step + 1}/${r.steps.length} (${describeStep(r, r.step)})`;
-  const plan = `(${describePlan(r)})`;
-  switch (r.status) {
-    case 'running': {
-      const next = r.step + 1 < r.steps.length ? describeStep(r, r.step + 1) : 'the end';
-      const wait = r.nextAt ? Math.max(0, r.nextAt.getTime() - Date.now()) : 0;
-      return `running, ${at}, next ${next} ${wait > 0 ? `in ${formatDuration(wait)}` : 'now'} at ${r.nextAt?.toISOString() ?? '?'} ${plan}`;
-    }
-    case 'completed':
-      return `completed ${formatDuration(Date.now() - r.updatedAt.getTime())} ago ${plan}`;
-    default:
-      return `${r.status} at ${at}: ${r.stopReason ?? 'no reason recorded'} ${plan}`;
-  }
-}

@@ -208,6 +208,8 @@ summary { cursor: pointer; }
 .phase-contracted, .state-on { background: #dff5e8; color: var(--ok); }
 .phase-pending { color: var(--muted); }
 .bad { color: var(--bad); font-size: .8rem; }
+.rollout { font-size: .8rem; color: var(--muted); white-space: normal; max-width: 28rem; }
+.rollout-stopped { color: var(--bad); }
 .progress { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td[data-field] { white-space: nowrap; }
 .usage span { display: inline-block; margin-right: .6rem; font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -89,7 +89,7 @@ function migrationsTable(data: ConsoleData, admin: boolean): SafeHtml {
   </td>
   <td><span class="phase phase-${m.phase}" data-field="phase">${m.phase}</span></td>
   <td>${m.flag ? html`<code>${m.flag}</code>` : ''}</td>
-  <td data-field="state">${m.flagState ?? ''}</td>
+  <td data-field="state">${m.flagState ?? ''}${m.rolloutPlan ? html`<div class="rollout rollout-${m.rolloutPlan.status}" data-field="rollout-plan">rollout plan: ${m.rolloutPlan.line}</div>` : ''}</td>
   <td class="progress" data-progress="${m.name}" data-rows="${m.backfill?.rowsDone ?? ''}">${m.backfill?.text ?? ''}</td>
   <td class="actions">${
     admin

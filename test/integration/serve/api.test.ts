@@ -9,6 +9,7 @@ import { listenOn, type OfrepServer } from '../../../src/flags/ofrep.js';
 import { flagHistory, getFlag, setFlag } from '../../../src/flags/store.js';
 import { createMigrator } from '../../../src/migration/migrator.js';
 import { listEvents } from '../../../src/store/migrations.js';
+import { endRollout, startRollout } from '../../../src/store/rollouts.js';
 import { buildServeApp } from '../../../src/serve/app.js';
 import { ensureStore } from '../../../src/store/store.js';
 import { migrationSource, tempProject } from '../../support/cli.js';
@@ -176,6 +177,33 @@ describe('the console API', () => {
     expect(resumed.json.control).toMatchObject({ paused: false, updatedBy: 'ops-alice' });
     expect((await call('POST', `/api/migrations/${CODE}/backfill/pause`, { key: ADMIN, body: {} })).status).toBe(409);
     expect((await call('POST', '/api/migrations/nope/backfill/pause', { key: ADMIN, body: {} })).status).toBe(404);
+  });
+
+  it('shows a migration\'s rollout plan: step, next step and when, and why it stopped', async () => {
+    await startRollout(pool, 'curtain', {
+      migration: CODE,
+      flag: 'api.code',
+      steps: [1, 10, 100],
+      targeting: null,
+      everyMs: 600_000,
+      check: null,
+      verifyBaseline: null,
+      errorBaseline: null,
+      actor: 'ops-alice',
+    });
+    const running = (await call('GET', `/api/migrations/${CODE}`, { key: READ })).json.migration;
+    expect(running.rolloutPlan).toMatchObject({ status: 'running', step: 1, of: 3, steps: [1, 10, 100] });
+    expect(running.rolloutPlan.line).toMatch(/^running, step 1\/3 \(1 ?%\), next 10 ?% in 9m \d+s at /);
+    expect((await call('GET', '/', { key: READ })).text).toContain('rollout plan: running, step 1/3');
+
+    await endRollout(pool, 'curtain', CODE, 'stopped', 'new-path error rate 4.1 % > old path 0.2 %');
+    const stopped = (await call('GET', '/api/migrations', { key: READ })).json.migrations.find((m: { name: string }) => m.name === CODE);
+    expect(stopped.rolloutPlan).toMatchObject({ status: 'stopped', stopReason: 'new-path error rate 4.1 % > old path 0.2 %', nextAt: null });
+    const page = (await call('GET', '/', { key: READ })).text;
+    expect(page).toContain('rollout plan: stopped at step 1/3');
+    expect(page).toContain('new-path error rate 4.1 % &gt; old path 0.2 %');
+    // A migration without a plan has none.
+    expect((await call('GET', '/api/migrations', { key: READ })).json.migrations.find((m: { name: string }) => m.name === PENDING).rolloutPlan).toBeNull();
   });
 
   it('answers 413 for bodies over 64 KiB, on the API and on OFREP', async () => {
