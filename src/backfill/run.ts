@@ -149,12 +149,16 @@ interface WalkScope {
 async function walk(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions, scope: WalkScope): Promise<BackfillResult> {
   const table = `${task.table.schema}.${task.table.name}`;
   const keys = await primaryKey(pool, task);
-  let cp = (await readCheckpoint(pool, opts.schema, opts.migration, table)) ?? {
-    lastKey: null,
-    rowsDone: 0,
-    rowsTotal: await estimateRows(pool, task),
-    done: false,
-  };
+  const found = await readCheckpoint(pool, opts.schema, opts.migration, table);
+  let cp: Checkpoint = found ?? { lastKey: null, rowsDone: 0, rowsTotal: await estimateRows(pool, task), done: false };
+  if (found === undefined) {
+    // Recorded before the first batch, so a backfill paused or throttled from its start shows (status, console) with its total.
+    const seed = cp;
+    await transaction(pool, async (tx) => {
+      await opts.fence?.(tx);
+      await seedCheckpoint(tx, opts.schema, opts.migration, table, seed);
+    });
+  }
   const result: BackfillResult = { table, done: cp.done, rowsDone: cp.rowsDone, rowsWritten: 0, batches: 0 };
   if (cp.done) return result;
 
