@@ -64,6 +64,34 @@ describe('runBackfill', () => {
     expect(await runBackfill(pool, task, { schema: CURTAIN, migration })).toMatchObject({ done: true, batches: 0 });
   });
 
+  it('records its checkpoint (0 of the total) before the first batch, so a backfill held from its start shows', async () => {
+    const { pool } = conn;
+    const { plan, migration } = await prepare(
+      pool,
+      `CREATE TABLE bf.t (id int PRIMARY KEY, name text, k text GENERATED ALWAYS AS (id::text) STORED);
+       INSERT INTO bf.t (id, name) SELECT i, 'n' || i FROM generate_series(1, 1000) i;
+       CREATE TABLE bf.go (yes boolean)`,
+      [op.addColumn('bf.t', { name: 'upper_name', type: 'text', up: sql`upper(name)` })],
+    );
+    const throttled: string[] = [];
+    // Held by the throttle query until bf.go has a row.
+    const running = runBackfill(pool, plan.backfill[0]!, {
+      schema: CURTAIN,
+      migration,
+      throttle: { maxReplicaLagMs: null, throttleQuery: 'SELECT NOT EXISTS (SELECT 1 FROM bf.go)' },
+      onProgress: (e) => e.throttled && throttled.push(e.throttled),
+    });
+    for (;;) {
+      if (throttled.length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await readCheckpoint(pool, CURTAIN, migration, 'bf.t')).toMatchObject({ done: false, rowsDone: 0, rowsTotal: 1000, lastKey: null });
+    expect(await hits(pool)).toEqual({ rows: 0, max: 0 });
+    await pool.query('INSERT INTO bf.go VALUES (true)');
+    expect(await running).toMatchObject({ done: true, rowsDone: 1000 });
+    expect(await readCheckpoint(pool, CURTAIN, migration, 'bf.t')).toMatchObject({ done: true, rowsDone: 1000 });
+  });
+
   it('walks ctid page ranges on a table without a primary key', async () => {
     const { pool } = conn;
     const { plan, migration } = await prepare(
