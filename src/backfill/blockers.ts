@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { pollEvery } from '../db/poll.js';
 
 /** A session that holds a lock a backfill batch waits for (from pg_blocking_pids and pg_stat_activity). */
 export interface BlockingSession {
@@ -44,25 +45,17 @@ export function watchBlockers(
   intervalMs = 250,
 ): { stop(): void } {
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = async () => {
+  const poll = pollEvery(intervalMs, async () => {
     const p = pid();
-    if (p !== undefined) {
-      // The watcher is best effort: a failed look (pool busy, connection lost) is the batch's business, not ours.
-      const b = await blockerOf(pool, p).catch(() => undefined);
-      if (b && !stopped) onBlocked(b);
-    }
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    timer = setTimeout(() => void tick(), intervalMs);
-    timer.unref();
-  };
-  schedule();
+    if (p === undefined) return;
+    // The watcher is best effort: a failed look (pool busy, connection lost) is the batch's business, not ours.
+    const b = await blockerOf(pool, p).catch(() => undefined);
+    if (b && !stopped) onBlocked(b);
+  });
   return {
     stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      poll.stop();
     },
   };
 }

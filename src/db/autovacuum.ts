@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { pollEvery } from './poll.js';
 
 /**
  * An autovacuum worker in the way of a DDL step.
@@ -41,26 +42,12 @@ export function watchAutovacuum(
   onConflict: (c: AutovacuumConflict) => void,
   intervalMs = 50,
 ): { stop(): void } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   const seen = new Set<number>();
-  const tick = async () => {
+  // Best effort: a failed look (pool busy, connection lost) is the step's business, not ours.
+  return pollEvery(intervalMs, async () => {
     const p = pid();
-    // Best effort: a failed look (pool busy, connection lost) is the step's business, not ours.
-    if (p !== undefined) await resolve(pool, p, seen, onConflict).catch(() => {});
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    timer = setTimeout(() => void tick(), intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+    if (p !== undefined) await resolve(pool, p, seen, onConflict);
+  });
 }
 
 async function resolve(pool: pg.Pool, pid: number, seen: Set<number>, onConflict: (c: AutovacuumConflict) => void): Promise<void> {

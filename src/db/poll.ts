@@ -1,0 +1,29 @@
+/**
+ * Call `tick` every `intervalMs` until stopped, the first time after one
+ * interval (so what ends sooner costs nothing), never overlapping (the next
+ * interval starts when a tick has finished), on an unref'd timer (a watcher
+ * never keeps the process alive). The watchers beside a waiting statement
+ * (who blocks a backfill batch, an autovacuum in a DDL step's way) run on it.
+ *
+ * @example
+ * const poll = pollEvery(250, async () => report(await lookAt(pid)));
+ * try { await longStatement(); } finally { poll.stop(); }
+ */
+export function pollEvery(intervalMs: number, tick: () => Promise<void>): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(async () => {
+      await tick().catch(() => {});
+      if (!stopped) schedule();
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
