@@ -110,14 +110,6 @@ export async function createThrottle(pool: pg.Pool, options: ThrottleOptions = {
     const reasons: string[] = [];
     const notes: string[] = [];
     const lags: ReplicaLag[] = [];
-    // The user's query runs on its own connection meanwhile: a check costs one round trip, not two.
-    const userQuery: Promise<string | null> =
-      o.throttleQuery === undefined
-        ? Promise.resolve(null)
-        : runThrottleQuery(pool, o.throttleQuery, o.timeoutMs).then(
-            (yes) => (yes ? 'throttle query returned true' : null),
-            (err) => `throttle query failed: ${message(err)}`,
-          );
     try {
       const p = await primaryState(pool, o.maxReplicaLagMs !== null);
       const now = Date.now();
@@ -158,8 +150,14 @@ export async function createThrottle(pool: pg.Pool, options: ThrottleOptions = {
         }
       }
     }
-    const query = await userQuery;
-    if (query !== null) reasons.push(query);
+    // After the primary's state, not beside it: run together, each would count the other as an active backend.
+    if (o.throttleQuery !== undefined) {
+      try {
+        if (await runThrottleQuery(pool, o.throttleQuery, o.timeoutMs)) reasons.push('throttle query returned true');
+      } catch (err) {
+        reasons.push(`throttle query failed: ${message(err)}`);
+      }
+    }
     return { throttled: reasons.length > 0, reason: reasons.join('; '), reasons, replicas: lags, notes, checkedAt: new Date() };
   }
 
