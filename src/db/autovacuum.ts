@@ -42,15 +42,29 @@ export function watchAutovacuum(
   onConflict: (c: AutovacuumConflict) => void,
   intervalMs = 50,
 ): { stop(): void } {
-  const seen = new Set<number>();
+  // A worker keeps its pid from table to table: one report per pid and activity, a cancel every time it blocks.
+  const seen = new Set<string>();
+  let stopped = false;
   // Best effort: a failed look (pool busy, connection lost) is the step's business, not ours.
-  return pollEvery(intervalMs, async () => {
+  const poll = pollEvery(intervalMs, async () => {
     const p = pid();
-    if (p !== undefined) await resolve(pool, p, seen, onConflict);
+    if (p !== undefined) await resolve(pool, p, seen, (c) => !stopped && onConflict(c), () => stopped);
   });
+  return {
+    stop() {
+      stopped = true;
+      poll.stop();
+    },
+  };
 }
 
-async function resolve(pool: pg.Pool, pid: number, seen: Set<number>, onConflict: (c: AutovacuumConflict) => void): Promise<void> {
+async function resolve(
+  pool: pg.Pool,
+  pid: number,
+  seen: Set<string>,
+  onConflict: (c: AutovacuumConflict) => void,
+  stopped: () => boolean,
+): Promise<void> {
   const { rows } = await pool.query<{ pid: number; activity: string }>(
     `SELECT a.pid, coalesce(a.query, '') AS activity FROM pg_stat_activity a
       WHERE a.pid = ANY (pg_blocking_pids($1)) AND a.backend_type = 'autovacuum worker'
@@ -58,13 +72,22 @@ async function resolve(pool: pg.Pool, pid: number, seen: Set<number>, onConflict
     [pid],
   );
   for (const r of rows) {
-    if (seen.has(r.pid)) continue;
-    seen.add(r.pid);
+    if (stopped()) return;
+    const report = (c: AutovacuumConflict) => {
+      const key = `${r.pid}\u0000${r.activity}`;
+      if (!seen.has(key)) onConflict(c);
+      seen.add(key);
+    };
     try {
-      await pool.query('SELECT pg_cancel_backend($1)', [r.pid]);
-      onConflict({ pid: r.pid, activity: r.activity, cancelled: true });
+      // Checked again in the same statement: between the look and the cancel the worker may have moved on.
+      const { rows: sent } = await pool.query<{ sent: boolean }>(
+        `SELECT pg_cancel_backend(pid) AS sent FROM pg_stat_activity
+          WHERE pid = $1 AND backend_type = 'autovacuum worker' AND coalesce(query, '') = $2`,
+        [r.pid, r.activity],
+      );
+      if (sent[0]?.sent) report({ pid: r.pid, activity: r.activity, cancelled: true });
     } catch (err) {
-      onConflict({
+      report({
         pid: r.pid,
         activity: r.activity,
         cancelled: false,

@@ -118,16 +118,21 @@ async function runGroup(steps: ProgramStep[], start: number, o: ExecutorOptions)
         attempt++;
         pid = processId(tx);
         timings = [];
-        for (const [i, step] of steps.entries()) {
-          current = i;
-          o.onEvent?.({ type: 'start', index: start + i, step });
-          const started = new Date();
-          const t0 = performance.now();
-          await execute(tx, step, start + i, o);
-          timings.push({ started, ms: performance.now() - t0 });
+        try {
+          for (const [i, step] of steps.entries()) {
+            current = i;
+            o.onEvent?.({ type: 'start', index: start + i, step });
+            const started = new Date();
+            const t0 = performance.now();
+            await execute(tx, step, start + i, o);
+            timings.push({ started, ms: performance.now() - t0 });
+          }
+          await o.fence?.(tx);
+          for (const [i, step] of steps.entries()) await record(tx, o, start + i, step, attempt, timings[i]!.started, timings[i]!.ms);
+        } finally {
+          // Back in the pool during the retry's backoff: whoever blocks that connection next is not our business.
+          pid = undefined;
         }
-        await o.fence?.(tx);
-        for (const [i, step] of steps.entries()) await record(tx, o, start + i, step, attempt, timings[i]!.started, timings[i]!.ms);
       },
       {
         settings: { lock_timeout: o.lockTimeoutMs },
