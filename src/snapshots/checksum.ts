@@ -19,8 +19,14 @@ import type { Queryable } from '../db/queryable.js';
  *   types' own binary hash functions (those hash partitioning relies on, so
  *   stable across sessions and versions). About twice as fast as hashing
  *   the row's text, which decides how long a snapshot takes: the checksum
- *   runs beside the copy. Columns whose type has no hash function (json,
- *   point, xml, arrays of them...) enter as their text.
+ *   runs beside the copy. A hash function follows its type's equality, not
+ *   its stored value (numeric 1.0 = 1.00, citext 'A' = 'a', interval
+ *   '1 day' = '24 hours', arrays of any shape), so only the types whose
+ *   equality means "the same value" are hashed so (integers, booleans,
+ *   dates and timestamps, uuid, bytea, and text under a deterministic
+ *   collation); every other column enters as its text, which sees any
+ *   change. The choice follows the column's type and collation, so a
+ *   column whose type changed since the snapshot counts as changed.
  * - `<sum>` with no prefix: `hashtextextended(ROW(...)::text, 0)`, what
  *   snapshots recorded before, and what older servers get. Kept so their
  *   checksums are still compared like for like.
@@ -63,8 +69,8 @@ export async function checksumQuery(tx: Queryable, relation: string, columns: st
     const row = `ROW(${columns.map(quoteIdent).join(', ')})::text`;
     return { sql: `SELECT count(*) AS n, coalesce(sum(hashtextextended(${row}, 0)), 0)::text AS sum FROM ${relation}`, prefix: '' };
   }
-  const unhashable = await unhashableColumns(tx, typesOf, columns);
-  const fields = columns.map((c) => (unhashable.has(c) ? `${quoteIdent(c)}::text` : quoteIdent(c)));
+  const binary = await binaryHashable(tx, typesOf, columns);
+  const fields = columns.map((c) => (binary.has(c) ? quoteIdent(c) : `${quoteIdent(c)}::text`));
   return {
     sql: `SELECT count(*) AS n, coalesce(sum(hash_record_extended(ROW(${fields.join(', ')}), 0)), 0)::text AS sum FROM ${relation}`,
     prefix: RECORD_HASH,
@@ -94,32 +100,26 @@ async function hasRecordHash(tx: Queryable): Promise<boolean> {
 }
 
 /**
- * Columns of `relation` whose type has no extended hash function. Asked of
- * PostgreSQL itself (a probe on a NULL of each type, in a savepoint): the
- * type cache's rules for arrays, ranges, composites and domains are its own.
+ * Types whose equality is identity: equal values have one stored form, so
+ * their binary hash sees every change. By name as `format_type` spells them
+ * (with or without a typmod).
  */
-async function unhashableColumns(tx: Queryable, relation: string, columns: string[]): Promise<Set<string>> {
+const IDENTITY_EQUALITY = /^(boolean|smallint|integer|bigint|oid|date|uuid|bytea|"char"|time(\(\d+\))? without time zone|timestamp(\(\d+\))? with(out)? time zone)$/;
+const COLLATABLE_TEXT = /^(text|character varying(\(\d+\))?)$/;
+
+/** Columns of `relation` among `columns` that are hashed in binary form (see the module comment). */
+async function binaryHashable(tx: Queryable, relation: string, columns: string[]): Promise<Set<string>> {
   if (columns.length === 0) return new Set();
-  const { rows } = await tx.query<{ name: string; type: string }>(
-    `SELECT attname AS name, format_type(atttypid, NULL) AS type FROM pg_attribute
-      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname = ANY($2::text[])`,
+  const { rows } = await tx.query<{ name: string; type: string; deterministic: boolean | null }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, c.collisdeterministic AS deterministic
+       FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY($2::text[])`,
     [relation, columns],
   );
   const out = new Set<string>();
-  const verdict = new Map<string, boolean>();
   for (const r of rows) {
-    if (!verdict.has(r.type)) {
-      await tx.query('SAVEPOINT curtain_hash_probe');
-      try {
-        await tx.query(`SELECT hash_record_extended(ROW(NULL::${r.type}), 0)`);
-        verdict.set(r.type, true);
-      } catch {
-        verdict.set(r.type, false);
-      }
-      await tx.query('ROLLBACK TO SAVEPOINT curtain_hash_probe');
-      await tx.query('RELEASE SAVEPOINT curtain_hash_probe');
-    }
-    if (!verdict.get(r.type)) out.add(r.name);
+    // Text hashes under its collation: a nondeterministic one ('A' = 'a') hides changes.
+    if (IDENTITY_EQUALITY.test(r.type) || (COLLATABLE_TEXT.test(r.type) && r.deterministic !== false)) out.add(r.name);
   }
   return out;
 }

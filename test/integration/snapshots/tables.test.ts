@@ -239,6 +239,20 @@ describe('tables snapshots', () => {
     expect(diff.tables[0]).toMatchObject({ rowsThen: 50, rowsNow: 50, changed: true });
   });
 
+  it('sees changes that keep a value equal but not the same (numeric scale, interval spelling, array shape)', async () => {
+    await pool.query(`DROP TABLE IF EXISTS measures; CREATE TABLE measures (id int PRIMARY KEY, amount numeric, span interval, grid int[]);
+      INSERT INTO measures VALUES (1, 1.0, '1 day', '{1,2,3,4}'), (2, 2.5, '2 hours', '{5,6}')`);
+    const snap = await createSnapshot(pool, { schema, tables: ['measures'] });
+    for (const change of [`amount = 1.00`, `span = '24 hours'`, `grid = '{{1,2},{3,4}}'`]) {
+      await pool.query(`UPDATE measures SET ${change} WHERE id = 1`);
+      // Equal to what it was (=), yet a different value: the checksum must see it.
+      expect((await diffSnapshot(pool, snap.id, { schema })).tables[0]!.changed, change).toBe(true);
+      await pool.query(`UPDATE measures SET amount = 1.0, span = '1 day', grid = '{1,2,3,4}' WHERE id = 1`);
+      expect((await diffSnapshot(pool, snap.id, { schema })).tables[0]!.changed, `${change} undone`).toBe(false);
+    }
+    await pool.query('DROP TABLE measures');
+  });
+
   it('compares a checksum recorded by the earlier text algorithm like for like', async () => {
     const snap = await createSnapshot(pool, { schema, tables: ['profiles'] });
     // What a snapshot taken before the record hash recorded: sum of hashes of the row's text.
