@@ -46,8 +46,11 @@ export async function ensurePrivateDir(dir: string, options: { keepExistingMode?
  * else's folder is left alone (chmod would fail, or as root take it over).
  */
 async function tightenStateDir(dir: string): Promise<void> {
-  const stat = await fs.stat(dir);
+  // lstat: a link to a folder elsewhere is the user's arrangement, and that folder is not ours to tighten.
+  const stat = await fs.lstat(dir);
   if (!stat.isDirectory() || (stat.mode & 0o777) === 0o700 || stat.uid !== process.getuid?.()) return;
+  // As root, `.curtain/` itself may hold the embedded server's data, which the postgres OS user must reach.
+  if (process.getuid?.() === 0 && path.basename(dir) === STATE_DIR) return;
   await fs.chmod(dir, 0o700);
 }
 

@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
@@ -61,7 +61,20 @@ describe('files curtain writes are private and kept out of git', () => {
     mkdirSync(state, { recursive: true, mode: 0o755 });
     await ensurePrivateDir(state, { keepExistingMode: true });
     expect(mode(state)).toBe(0o755);
+    // A .curtain/snapshots that links to a folder elsewhere: that folder is not tightened through the link.
+    const shared = path.join(root, 'shared-dumps');
+    mkdirSync(shared, { mode: 0o755 });
+    const linked = path.join(root, 'linked', '.curtain');
+    mkdirSync(linked, { recursive: true });
+    symlinkSync(shared, path.join(linked, 'snapshots'));
+    await ensurePrivateDir(path.join(linked, 'snapshots'));
+    expect(mode(shared)).toBe(0o755);
     if (process.getuid?.() === 0) {
+      // As root, writing the flags backup into .curtain/ leaves .curtain/ itself as it is (the embedded server's postgres user may need it).
+      const rootState = path.join(root, 'root-state', '.curtain');
+      mkdirSync(rootState, { recursive: true, mode: 0o755 });
+      await writeBackup(path.join(rootState, 'flags.json'), 'curtain', 1, []);
+      expect(mode(rootState)).toBe(0o755);
       const foreign = path.join(root, 'foreign', '.curtain', 'snapshots');
       mkdirSync(foreign, { recursive: true, mode: 0o755 });
       chownSync(foreign, 65534, 65534); // nobody's
