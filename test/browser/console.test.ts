@@ -135,7 +135,7 @@ describe('the console in Chromium', { timeout: 240_000 }, () => {
       path.join(project.dir, 'curtain.config.json'),
       JSON.stringify({
         serve: { keys: [{ name: 'ops-alice', key: ADMIN, role: 'admin' }, { name: 'viewer', key: READ, role: 'read' }] },
-        backfill: { throttleQuery: 'SELECT EXISTS (SELECT FROM public.backfill_hold JOIN curtain.backfill_checkpoints USING (migration))' },
+        backfill: { throttleQuery: 'SELECT EXISTS (SELECT FROM public.backfill_hold JOIN curtain.backfill_checkpoints USING (migration) WHERE rows_done > 0)' },
       }),
     );
     project.write(`migrations/${LEGACY}.ts`, migrationSource(`export default defineMigration({ flag: 'checkout.legacy', description: 'the old checkout, removed' });`));

@@ -152,8 +152,8 @@ describe('a fenced backfill', () => {
       migration: 'fenced',
       batchSize: 100,
       fence: async (tx) => {
-        // Before the fourth batch, the server ends the lock session.
-        if (++calls === 4) await terminate(lock);
+        // The first call fences the checkpoint's seed; before the fourth batch, the server ends the lock session.
+        if (++calls === 5) await terminate(lock);
         await lock.assertHeld(tx, 'nothing after the last backfill batch ran');
       },
     }).catch((e: unknown) => e);
