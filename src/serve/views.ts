@@ -101,7 +101,7 @@ export async function migrationDetail(ctx: ViewContext, name: string): Promise<M
   const view = all.find((m) => m.name === name) ?? all.find((m) => m.name.replace(/^\d+_/, '') === name);
   if (!view) return undefined;
   const events = await listEvents(ctx.pool, ctx.config.schema, view.name);
-  const timeline = events.map((e) => timelineEvent({ ...e, duration_ms: e.durationMs }));
+  const timeline = events.map(timelineEvent);
   const { rows } = await ctx.pool.query(
     `SELECT phase, idx, description, lock, attempts, duration_ms, finished_at FROM ${quoteIdent(ctx.config.schema)}.steps
       WHERE migration = $1 ORDER BY finished_at, idx`,
@@ -237,23 +237,15 @@ export type TimelineEvent = MigrationDetail['timeline'][number];
  * const timelines = await allTimelines(ctx); // Map name → events
  */
 export async function allTimelines(ctx: ViewContext): Promise<Map<string, TimelineEvent[]>> {
-  const { rows } = await ctx.pool.query(
-    `SELECT id, migration, event, actor, at, duration_ms, details FROM ${quoteIdent(ctx.config.schema)}.migration_events ORDER BY migration, id`,
-  );
   const out = new Map<string, TimelineEvent[]>();
-  for (const r of rows) out.set(r.migration, [...(out.get(r.migration) ?? []), timelineEvent(r)]);
+  for (const e of await listEvents(ctx.pool, ctx.config.schema)) out.set(e.migration, [...(out.get(e.migration) ?? []), timelineEvent(e)]);
   return out;
 }
 
-function timelineEvent(r: Record<string, any>): TimelineEvent {
-  const details = (r.details ?? {}) as Record<string, unknown>;
+function timelineEvent(e: MigrationEvent): TimelineEvent {
+  const details = e.details ?? {};
   return {
-    id: Number(r.id),
-    migration: r.migration,
-    event: r.event,
-    actor: r.actor,
-    at: r.at,
-    durationMs: r.duration_ms,
+    ...e,
     details,
     guards: Array.isArray(details.passed) ? { passed: details.passed, forced: details.forced ?? [] } : null,
     snapshotId: snapshotIdOf(details),

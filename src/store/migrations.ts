@@ -135,10 +135,11 @@ export async function addEvent(
 }
 
 /** A migration's timeline, oldest first. */
-export async function listEvents(q: Queryable, schema: string, migration: string): Promise<MigrationEvent[]> {
+export async function listEvents(q: Queryable, schema: string, migration?: string): Promise<MigrationEvent[]> {
   const { rows } = await q.query(
-    `SELECT id, migration, event, actor, at, duration_ms, details FROM ${quoteIdent(schema)}.migration_events WHERE migration = $1 ORDER BY id`,
-    [migration],
+    `SELECT id, migration, event, actor, at, duration_ms, details FROM ${quoteIdent(schema)}.migration_events
+      ${migration === undefined ? '' : 'WHERE migration = $1'} ORDER BY migration, id`,
+    migration === undefined ? [] : [migration],
   );
   return rows.map((r) => ({
     id: Number(r.id),
