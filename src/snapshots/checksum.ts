@@ -33,7 +33,7 @@ import type { Queryable } from '../db/queryable.js';
  * Row text depends on output settings, so every checksum runs under the same
  * fixed settings (`STABLE_OUTPUT_SETTINGS`, applied with SET LOCAL).
  */
-export const CHECKSUM_ALGORITHM = 'sum(hash_record_extended(row, 0)), unhashable columns as text';
+export const CHECKSUM_ALGORITHM = 'sum(hash_record_extended(row, 0)), columns whose equality is not identity as text';
 
 const RECORD_HASH = 'r1:';
 
@@ -46,52 +46,47 @@ export async function useStableOutput(tx: Queryable): Promise<void> {
   await tx.query(`SET LOCAL bytea_output = 'hex'`);
 }
 
-/** How a relation's checksum is computed: a SELECT over it, and the prefix of its value. */
-export interface ChecksumQuery {
-  /** `SELECT count(*) AS n, ... AS sum FROM <relation>` */
+/** How each row of a table is hashed: the SQL expression, and the prefix of the recorded sum. */
+export interface RowHash {
+  /** A 64-bit hash of the current row, e.g. `hash_record_extended(ROW("id", "note"::text), 0)`. */
   sql: string;
   prefix: string;
 }
 
 /**
- * The checksum query for `relation` (already quoted) over `columns`, whose
- * types are read from `typesOf` (the same columns, a table that has them).
- * `like`: a checksum recorded earlier; the query then uses its algorithm.
+ * How rows over `columns` of `relation` (already quoted) are hashed; the
+ * same hash serves any table with those columns (the snapshot's copy too).
+ * `like`: a checksum recorded earlier; the hash then uses its algorithm.
  *
  * @example
- * const q = await checksumQuery(tx, '"public"."orders"', ['id', 'total'], '"public"."orders"');
- * const { rows } = await tx.query(q.sql);
+ * const hash = await rowHash(tx, '"public"."orders"', ['id', 'total']);
+ * await runChecksum(tx, '"public"."orders"', hash); // { rows: 1000, checksum: 'r1:-8802997…' }
  */
-export async function checksumQuery(tx: Queryable, relation: string, columns: string[], typesOf: string, like?: string | null): Promise<ChecksumQuery> {
+export async function rowHash(tx: Queryable, relation: string, columns: string[], like?: string | null): Promise<RowHash> {
   const text = like != null && !like.startsWith(RECORD_HASH);
   if (text || !(await hasRecordHash(tx))) {
     // ROW() with zero columns is valid and hashes to a constant per row.
-    const row = `ROW(${columns.map(quoteIdent).join(', ')})::text`;
-    return { sql: `SELECT count(*) AS n, coalesce(sum(hashtextextended(${row}, 0)), 0)::text AS sum FROM ${relation}`, prefix: '' };
+    return { sql: `hashtextextended(ROW(${columns.map(quoteIdent).join(', ')})::text, 0)`, prefix: '' };
   }
-  const binary = await binaryHashable(tx, typesOf, columns);
+  const binary = await binaryHashable(tx, relation, columns);
   const fields = columns.map((c) => (binary.has(c) ? quoteIdent(c) : `${quoteIdent(c)}::text`));
-  return {
-    sql: `SELECT count(*) AS n, coalesce(sum(hash_record_extended(ROW(${fields.join(', ')}), 0)), 0)::text AS sum FROM ${relation}`,
-    prefix: RECORD_HASH,
-  };
+  return { sql: `hash_record_extended(ROW(${fields.join(', ')}), 0)`, prefix: RECORD_HASH };
 }
 
-/** Row count and checksum of `relation` (already quoted) over `columns`; see {@link checksumQuery}. */
+/** Row count and checksum of `relation` (already quoted) over `columns`; see {@link rowHash}. */
 export async function countAndChecksum(
   tx: Queryable,
   relation: string,
   columns: string[],
-  options: { typesOf?: string; like?: string | null } = {},
+  options: { like?: string | null } = {},
 ): Promise<{ rows: number; checksum: string }> {
-  const q = await checksumQuery(tx, relation, columns, options.typesOf ?? relation, options.like);
-  return runChecksum(tx, q);
+  return runChecksum(tx, relation, await rowHash(tx, relation, columns, options.like));
 }
 
-/** Run a {@link checksumQuery}. */
-export async function runChecksum(tx: Queryable, q: ChecksumQuery): Promise<{ rows: number; checksum: string }> {
-  const { rows } = await tx.query<{ n: number; sum: string }>(q.sql);
-  return { rows: Number(rows[0]!.n), checksum: q.prefix + rows[0]!.sum };
+/** Row count and checksum of `relation` (already quoted) with `hash`. */
+export async function runChecksum(tx: Queryable, relation: string, hash: RowHash): Promise<{ rows: number; checksum: string }> {
+  const { rows } = await tx.query<{ n: number; sum: string }>(`SELECT count(*) AS n, coalesce(sum(${hash.sql}), 0)::text AS sum FROM ${relation}`);
+  return { rows: Number(rows[0]!.n), checksum: hash.prefix + rows[0]!.sum };
 }
 
 async function hasRecordHash(tx: Queryable): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { quoteLiteral } from '../db/identifiers.js';
 import { transaction, type Queryable } from '../db/queryable.js';
-import { checksumQuery, runChecksum, useStableOutput, type ChecksumQuery } from './checksum.js';
+import { rowHash, runChecksum, useStableOutput, type RowHash } from './checksum.js';
 
 /**
  * Checksums computed on a second connection while the copy runs.
@@ -43,15 +43,10 @@ export interface PendingChecksums {
  * const [{ rows, checksum }] = await pending.result();
  */
 export async function checksumsAlongside(pool: pg.Pool | undefined, tx: Queryable, jobs: ChecksumJob[]): Promise<PendingChecksums> {
-  // The queries (and their probes of column types) are settled in the caller's transaction.
-  const queries: { source: ChecksumQuery; copy: ChecksumQuery }[] = [];
-  for (const j of jobs) {
-    queries.push({
-      source: await checksumQuery(tx, j.relation, j.columns, j.relation),
-      copy: await checksumQuery(tx, j.fallback, j.columns, j.relation),
-    });
-  }
-  const serial = { result: () => inTransaction(tx, queries) };
+  // Settled in the caller's transaction, where the source tables' column types are read; a copy has the same.
+  const hashes: RowHash[] = [];
+  for (const j of jobs) hashes.push(await rowHash(tx, j.relation, j.columns));
+  const serial = { result: () => inTransaction(tx, jobs, hashes) };
   if (pool === undefined || jobs.length === 0 || !hasSpare(pool)) return serial;
   const { rows } = await tx.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
   const id = rows[0]!.id;
@@ -62,7 +57,7 @@ export async function checksumsAlongside(pool: pg.Pool | undefined, tx: Queryabl
       await helper.query('SET TRANSACTION READ ONLY');
       await useStableOutput(helper);
       const out: { rows: number; checksum: string }[] = [];
-      for (const q of queries) out.push(await runChecksum(helper, q.source));
+      for (const [i, j] of jobs.entries()) out.push(await runChecksum(helper, j.relation, hashes[i]!));
       return out;
     },
     { isolation: 'REPEATABLE READ' },
@@ -75,7 +70,7 @@ export async function checksumsAlongside(pool: pg.Pool | undefined, tx: Queryabl
   return {
     async result() {
       const s = await settled;
-      return s.ok ? s.value : inTransaction(tx, queries);
+      return s.ok ? s.value : inTransaction(tx, jobs, hashes);
     },
   };
 }
@@ -85,8 +80,8 @@ function hasSpare(pool: pg.Pool): boolean {
   return pool.idleCount > 0 || pool.totalCount < max;
 }
 
-async function inTransaction(tx: Queryable, queries: { copy: ChecksumQuery }[]): Promise<{ rows: number; checksum: string }[]> {
+async function inTransaction(tx: Queryable, jobs: ChecksumJob[], hashes: RowHash[]): Promise<{ rows: number; checksum: string }[]> {
   const out: { rows: number; checksum: string }[] = [];
-  for (const q of queries) out.push(await runChecksum(tx, q.copy));
+  for (const [i, j] of jobs.entries()) out.push(await runChecksum(tx, j.fallback, hashes[i]!));
   return out;
 }
