@@ -44,20 +44,13 @@ export function watchBlockers(
   onBlocked: (b: Omit<BlockingSession, 'waitedMs'>) => void,
   intervalMs = 250,
 ): { stop(): void } {
-  let stopped = false;
-  const poll = pollEvery(intervalMs, async () => {
+  return pollEvery(intervalMs, async (active) => {
     const p = pid();
     if (p === undefined) return;
     // The watcher is best effort: a failed look (pool busy, connection lost) is the batch's business, not ours.
     const b = await blockerOf(pool, p).catch(() => undefined);
-    if (b && !stopped) onBlocked(b);
+    if (b && active()) onBlocked(b);
   });
-  return {
-    stop() {
-      stopped = true;
-      poll.stop();
-    },
-  };
 }
 
 /**

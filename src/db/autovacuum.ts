@@ -33,7 +33,7 @@ export interface AutovacuumConflict {
  * interval, so a step that takes its lock at once costs nothing.
  *
  * @example
- * const watch = watchAutovacuum(pool, () => client.processID, (c) => console.log(c));
+ * const watch = watchAutovacuum(pool, () => processId(client), (c) => console.log(c));
  * try { await client.query('ALTER TABLE orders ADD COLUMN note text'); } finally { watch.stop(); }
  */
 export function watchAutovacuum(
@@ -44,26 +44,20 @@ export function watchAutovacuum(
 ): { stop(): void } {
   // A worker keeps its pid from table to table: one report per pid and activity, a cancel every time it blocks.
   const seen = new Set<string>();
-  let stopped = false;
   // Best effort: a failed look (pool busy, connection lost) is the step's business, not ours.
-  const poll = pollEvery(intervalMs, async () => {
+  return pollEvery(intervalMs, async (active) => {
     const p = pid();
-    if (p !== undefined) await resolve(pool, p, seen, (c) => !stopped && onConflict(c), () => stopped);
+    if (p !== undefined) await resolve(pool, p, seen, onConflict, active);
   });
-  return {
-    stop() {
-      stopped = true;
-      poll.stop();
-    },
-  };
 }
 
+/** Cancel the autovacuum workers blocking `pid`, while the step still waits (`active`). */
 async function resolve(
   pool: pg.Pool,
   pid: number,
   seen: Set<string>,
   onConflict: (c: AutovacuumConflict) => void,
-  stopped: () => boolean,
+  active: () => boolean,
 ): Promise<void> {
   const { rows } = await pool.query<{ pid: number; activity: string }>(
     `SELECT a.pid, coalesce(a.query, '') AS activity FROM pg_stat_activity a
@@ -72,10 +66,10 @@ async function resolve(
     [pid],
   );
   for (const r of rows) {
-    if (stopped()) return;
+    if (!active()) return;
     const report = (c: AutovacuumConflict) => {
       const key = `${r.pid}\u0000${r.activity}`;
-      if (!seen.has(key)) onConflict(c);
+      if (!seen.has(key) && active()) onConflict(c);
       seen.add(key);
     };
     try {
