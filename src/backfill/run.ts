@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { quoteQualified } from '../db/identifiers.js';
-import type { Queryable } from '../db/queryable.js';
+import { processId, type Queryable } from '../db/queryable.js';
 import { DEADLOCK, LOCK_NOT_AVAILABLE, sleep, transaction } from '../db/transaction.js';
 import { BackfillPausedError, BackfillRowError } from '../errors.js';
 import type { BackfillTask } from '../ops/operation.js';
@@ -153,10 +153,9 @@ async function walk(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions, sc
   let cp: Checkpoint = found ?? { lastKey: null, rowsDone: 0, rowsTotal: await estimateRows(pool, task), done: false };
   if (found === undefined) {
     // Recorded before the first batch, so a backfill paused or throttled from its start shows (status, console) with its total.
-    const seed = cp;
     await transaction(pool, async (tx) => {
       await opts.fence?.(tx);
-      await seedCheckpoint(tx, opts.schema, opts.migration, table, seed);
+      await seedCheckpoint(tx, opts.schema, opts.migration, table, cp);
     });
   }
   const result: BackfillResult = { table, done: cp.done, rowsDone: cp.rowsDone, rowsWritten: 0, batches: 0 };
@@ -229,7 +228,7 @@ async function walk(pool: pg.Pool, task: BackfillTask, opts: BackfillOptions, sc
         next = await transaction(
           pool,
           async (tx) => {
-            batchPid = (tx as pg.PoolClient & { processID?: number }).processID;
+            batchPid = processId(tx);
             await opts.fence?.(tx);
             let n: number;
             let written: number;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { watchAutovacuum, type AutovacuumConflict } from '../db/autovacuum.js';
+import { processId } from '../db/queryable.js';
 import { LOCK_NOT_AVAILABLE, DEADLOCK, backoffMs, lockTimeoutFor, sleep, transaction } from '../db/transaction.js';
 import { CurtainError, type StepInfo } from '../errors.js';
 import { finishedSteps, recordStep } from '../store/migrations.js';
@@ -242,11 +243,6 @@ function lockExhausted(err: unknown, o: ExecutorOptions, index: number, step: Pr
     { migration: o.migration, phase: o.phase, index, description: step.description },
     { hint: 'a long transaction holds the table: find it in pg_stat_activity, or retry later / raise --lock-timeout', cause: err, sqlState: code },
   );
-}
-
-/** The server pid of a pooled connection (pg sets it at connect). */
-function processId(client: pg.PoolClient): number | undefined {
-  return (client as pg.PoolClient & { processID?: number }).processID;
 }
 
 export { lockTimeoutFor };

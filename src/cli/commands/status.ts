@@ -137,5 +137,3 @@ async function timeline(ctx: CommandContext, entry: MigrationEntry): Promise<voi
     ]),
   );
 }
-
-/** A rollout for --json: the plan, where it is, when the next step is due, why it ended. */

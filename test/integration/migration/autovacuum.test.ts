@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchAutovacuum, type AutovacuumConflict } from '../../../src/db/autovacuum.js';
+import { processId } from '../../../src/db/queryable.js';
 import type { StepEvent } from '../../../src/migration/executor.js';
 import { createMigrator } from '../../../src/migration/migrator.js';
 import { migrationSource } from '../../support/cli.js';
@@ -62,7 +63,7 @@ describe('DDL meets autovacuum', () => {
     const app = new pg.Pool({ connectionString: server.urlFor('postgres').replace('postgres@', 'app@'), max: 3 });
     const waiter = await app.connect();
     const conflicts: AutovacuumConflict[] = [];
-    const pid = (waiter as pg.PoolClient & { processID?: number }).processID;
+    const pid = processId(waiter);
     const watch = watchAutovacuum(app, () => pid, (c) => conflicts.push(c));
     try {
       await waiter.query(`SET lock_timeout = '30s'`);
