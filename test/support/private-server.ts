@@ -7,10 +7,9 @@
  * binaries are missing, never skips.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { appendFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { findServerBinaries, freePorts, runAs, serverUser } from './replica.js';
+import { freePorts, serverWorkspace } from './replica.js';
 
 export interface PrivateServer {
   /** `postgres://postgres@127.0.0.1:<port>/<database>` */
@@ -27,18 +26,9 @@ export interface PrivateServer {
  * const pool = new pg.Pool({ connectionString: server.urlFor('postgres') });
  */
 export async function startPrivateServer(settings: string[] = []): Promise<PrivateServer> {
-  const bin = findServerBinaries();
-  const user = serverUser();
-  const root = await mkdtemp(path.join(os.tmpdir(), 'curtain-server-'));
+  const { root, sockets, run } = await serverWorkspace('curtain-server-');
   const dir = path.join(root, 'data');
-  const sockets = path.join(root, 'sockets');
-  await mkdir(sockets);
-  if (user) {
-    await chown(root, user.uid, user.gid);
-    await chown(sockets, user.uid, user.gid);
-  }
   const [port] = await freePorts(1);
-  const run = (tool: string, args: string[]) => runAs(user, path.join(bin, tool), args, root);
   let started = false;
   const stop = async () => {
     if (started) await run('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']).catch(() => {});

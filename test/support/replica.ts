@@ -82,20 +82,11 @@ export function findServerBinaries(env: NodeJS.ProcessEnv = process.env): string
  * await pair.stop();
  */
 export async function startReplicaPair(options: { standbyName?: string } = {}): Promise<ReplicaPair> {
-  const bin = findServerBinaries();
   const standbyName = options.standbyName ?? 'r1';
-  const user = serverUser();
-  const root = await mkdtemp(path.join(os.tmpdir(), 'curtain-replica-'));
+  const { root, sockets, run } = await serverWorkspace('curtain-replica-');
   const primaryDir = path.join(root, 'primary');
   const standbyDir = path.join(root, 'standby');
-  const sockets = path.join(root, 'sockets');
-  await mkdir(sockets);
-  if (user) {
-    await chown(root, user.uid, user.gid);
-    await chown(sockets, user.uid, user.gid);
-  }
   const [primaryPort, standbyPort] = await freePorts(2);
-  const run = (tool: string, args: string[]) => runAs(user, path.join(bin, tool), args, root);
   const started: string[] = [];
 
   const stop = async () => {
@@ -215,8 +206,30 @@ export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, 
   }
 }
 
+/**
+ * A fresh temp folder for servers of a test's own, with a socket folder, both
+ * handed to the `postgres` OS user when we are root; `run` calls a server
+ * binary (initdb, pg_ctl, ...) as that user, in the folder.
+ *
+ * @example
+ * const { root, sockets, run } = await serverWorkspace('curtain-server-');
+ * await run('initdb', ['-D', path.join(root, 'data'), '-U', 'postgres', '--auth=trust']);
+ */
+export async function serverWorkspace(prefix: string): Promise<{ root: string; sockets: string; run: (tool: string, args: string[]) => Promise<string> }> {
+  const bin = findServerBinaries();
+  const user = serverUser();
+  const root = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const sockets = path.join(root, 'sockets');
+  await mkdir(sockets);
+  if (user) {
+    await chown(root, user.uid, user.gid);
+    await chown(sockets, user.uid, user.gid);
+  }
+  return { root, sockets, run: (tool, args) => runAs(user, path.join(bin, tool), args, root) };
+}
+
 /** The `postgres` OS user when running as root (PostgreSQL will not run as root); else null (run as ourselves). */
-export function serverUser(): { uid: number; gid: number } | null {
+function serverUser(): { uid: number; gid: number } | null {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root, but there is no `postgres` OS user to run the servers as (PostgreSQL refuses to run as root)');
@@ -224,7 +237,7 @@ export function serverUser(): { uid: number; gid: number } | null {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-export function runAs(user: { uid: number; gid: number } | null, file: string, args: string[], cwd: string): Promise<string> {
+function runAs(user: { uid: number; gid: number } | null, file: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
