@@ -27,8 +27,9 @@ export class Output {
   readonly json: boolean;
   readonly color: ReturnType<typeof createColors>;
   readonly interactive: boolean;
+  /** Whether this output colours what it prints (TTY or FORCE_COLOR, no NO_COLOR, not --json). */
+  readonly colored: boolean;
   private readonly quiet: boolean;
-  private readonly useColor: boolean;
 
   constructor(options: { json?: boolean; quiet?: boolean } = {}) {
     this.json = options.json ?? false;
@@ -36,8 +37,8 @@ export class Output {
     this.interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
     // FORCE_COLOR as picocolors and most tools read it: colours into a pipe (CI logs, a pager).
     const forced = Boolean(process.env.FORCE_COLOR) && process.env.FORCE_COLOR !== '0';
-    this.useColor = (Boolean(process.stdout.isTTY) || forced) && !process.env.NO_COLOR && !this.json;
-    this.color = createColors(this.useColor);
+    this.colored = (Boolean(process.stdout.isTTY) || forced) && !process.env.NO_COLOR && !this.json;
+    this.color = createColors(this.colored);
   }
 
   /** A line of the command's human output (stdout), suppressed with --json. */
@@ -94,7 +95,7 @@ export class Output {
 
   /** Control characters escaped; the colour codes this Output added are kept. */
   private safe(text: string): string {
-    return terminalSafe(text, { keepColor: this.useColor });
+    return terminalSafe(text, { keepColor: this.colored });
   }
 }
 

@@ -1,5 +1,6 @@
 /** Human and JSON renderings of findings, for `migrate lint` and `--json`. */
 import pc from 'picocolors';
+import { escapeControl } from '../text/control.js';
 import { rules } from './rules/index.js';
 import { PHASES, type Finding } from './types.js';
 
@@ -12,13 +13,15 @@ import { PHASES, type Finding } from './types.js';
  */
 export function formatFindings(findings: readonly Finding[], options: { color: boolean }): string {
   const c = pc.createColors(options.color);
+  // File names, messages and statements come from migration files: data, escaped before we colour around them.
+  const data = (s: string) => escapeControl(s, { singleLine: true });
   const lines: string[] = [];
   for (const f of findings) {
-    const where = `${f.file ?? '<sql>'}:${f.line}:${f.column}`;
+    const where = `${data(f.file ?? '<sql>')}:${f.line}:${f.column}`;
     const severity = f.severity === 'error' ? c.red('error') : c.yellow('warning');
     const generated = f.generated ? c.dim(' (generated SQL)') : '';
-    lines.push(`${c.bold(where)}  ${severity}  ${c.cyan(f.rule)}  ${f.message}${generated}`);
-    lines.push(`    ${c.dim('statement:')} ${firstLine(f.statement)}`);
+    lines.push(`${c.bold(where)}  ${severity}  ${c.cyan(f.rule)}  ${data(f.message)}${generated}`);
+    lines.push(`    ${c.dim('statement:')} ${data(firstLine(f.statement))}`);
     lines.push(`    ${c.dim('why:')} ${f.why}`);
     lines.push(`    ${c.dim('fix:')} ${f.fix}`);
   }

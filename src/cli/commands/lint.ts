@@ -70,7 +70,7 @@ export function register(program: Command): void {
       const shown = findings.map((f) => ({ ...f, file: f.file ? path.relative(process.cwd(), f.file) || f.file : f.file }));
       out.result({ files: targets.length, ...findingsToJson(shown) });
       const { errors, warnings } = summarize(shown);
-      if (shown.length > 0) out.line(formatFindings(shown, { color: !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));
+      if (shown.length > 0) out.line(formatFindings(shown, { color: out.colored }));
       out.line(`${targets.length} migration(s) linted: ${errors} error(s), ${warnings} warning(s)`);
       if (errors > 0) process.exitCode = 1;
     });
