@@ -74,7 +74,9 @@ export class ProgressTracker {
   }
 
   private measure(v: BackfillView): void {
-    if (v.done) {
+    // A pause is not part of the rate: samples from before it would spread the next batches over the pause's length.
+    // (Throttle waits are kept: they are what the backfill really goes at, so the ETA should count them.)
+    if (v.done || v.paused) {
       this.samples.delete(v.migration);
       return;
     }
