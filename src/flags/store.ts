@@ -57,7 +57,12 @@ export const MAX_REASON_LENGTH = 500;
  */
 export function assertChangeLimits(patch: Pick<FlagPatch, 'description'>, meta: ChangeMeta): void {
   const check = (what: string, value: string | null | undefined, max: number) => {
-    if (typeof value === 'string' && value.length > max) throw new UsageError(`${what} is ${value.length} characters long; at most ${max} are accepted`);
+    if (typeof value !== 'string') return;
+    // Characters are code points, as the API's validation and PostgreSQL's char_length count them (an emoji is one).
+    const length = value.length > max ? [...value].length : value.length;
+    if (length > max) throw new UsageError(`${what} is ${length} characters long; at most ${max} are accepted`);
+    // PostgreSQL's text cannot hold NUL: refused here rather than failing in the INSERT.
+    if (value.includes('\u0000')) throw new UsageError(`${what} contains a NUL character (\\u0000), which PostgreSQL cannot store`);
   };
   check('the description', patch.description, MAX_DESCRIPTION_LENGTH);
   check('the reason', meta.reason, MAX_REASON_LENGTH);

@@ -38,10 +38,13 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
  */
 export function canRead(req: FastifyRequest, reply: FastifyReply, style: Style): Principal | undefined {
   if (req.principal) return req.principal;
-  if (req.authProblem === 'not-loopback') {
-    const message = 'this server has no keys configured and answers clients on this machine only';
+  if (req.authProblem === 'not-loopback' || req.authProblem === 'not-loopback-host') {
+    const message =
+      req.authProblem === 'not-loopback'
+        ? 'this server has no keys configured and answers clients on this machine only'
+        : 'this server has no keys configured and answers requests for localhost, 127.0.0.1 or [::1] only';
     if (style === 'ofrep') reply.code(403).send({ errorDetails: message });
-    else sendError(reply, 403, message, 'configure serve.keys to serve other machines');
+    else sendError(reply, 403, message, 'configure serve.keys to serve other machines or names');
     return undefined;
   }
   const message = req.authProblem === 'invalid' ? 'the key is not valid' : 'a key is required';

@@ -98,6 +98,8 @@ export function consoleRoutes(app: FastifyInstance, o: ConsoleRoutesOptions): vo
   });
   app.get('/api/events', (req, reply) => {
     if (!canRead(req, reply, 'api')) return reply;
+    // HEAD: the headers only; a stream would never send them (a HEAD response has no body to write).
+    if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
     reply.hijack();
     hub.subscribe(reply.raw);
   });

@@ -9,6 +9,8 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { redactText } from '../db/redact.js';
+import { CurtainError } from '../errors.js';
 import type { FlagsClient } from '../flags/client.js';
 import { consoleRoutes } from './api.js';
 import { Authenticator, type ServeKeyConfig } from './auth.js';
@@ -87,17 +89,21 @@ export async function buildServeApp(options: ServeAppOptions): Promise<FastifyIn
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    // Redacted as the CLI's output is: a curtain error may quote a connection string.
+    const hint = err instanceof CurtainError && err.hint ? redactText(err.hint) : undefined;
     if (status >= 500) {
       req.log.error(err);
-      return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message: 'internal error' });
+      // curtain's own errors say what to fix (a migration file that does not load breaks every view); others stay opaque.
+      const message = err instanceof CurtainError ? redactText(err.message) : 'internal error';
+      return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message, ...(hint ? { hint } : {}) });
     }
-    const message = status === 413 ? `the request body is larger than ${BODY_LIMIT / 1024} KiB` : err.message;
+    const message = status === 413 ? `the request body is larger than ${BODY_LIMIT / 1024} KiB` : redactText(err.message);
     if (req.url.startsWith('/ofrep/')) {
       // OFREP's own error body; the status says what happened (400 parse error, 413, 415, 429).
       const key = (req.params as { key?: string } | undefined)?.key;
       return reply.code(status).send({ ...(key === undefined ? {} : { key }), errorCode: status === 400 ? 'PARSE_ERROR' : 'GENERAL', errorDetails: message });
     }
-    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...(hint ? { hint } : {}) });
   });
   // OFREP clients may omit the content type or the body entirely.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => parseJson(body as string, done));

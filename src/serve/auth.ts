@@ -21,8 +21,14 @@ export interface Principal {
   role: 'read' | 'admin';
 }
 
-/** Why a request has no principal. */
-export type AuthProblem = 'missing' | 'invalid' | 'not-loopback';
+/**
+ * Why a request has no principal. `not-loopback-host`: a loopback client
+ * asked for a name that is not this machine's (`Host: evil.example`), as a
+ * browser does after a DNS rebinding: without keys, only loopback names are
+ * answered, or any site a local browser visits could read (and with
+ * `--insecure-admin` act on) the server.
+ */
+export type AuthProblem = 'missing' | 'invalid' | 'not-loopback' | 'not-loopback-host';
 
 /** Actor of writes on a server without keys started with `--insecure-admin`. */
 export const INSECURE_ADMIN = 'insecure-admin';
@@ -55,6 +61,7 @@ export class Authenticator {
   resolve(headers: IncomingHttpHeaders, remoteAddress: string | undefined): Principal | { problem: AuthProblem } {
     if (!this.hasKeys) {
       if (!isLoopbackAddress(remoteAddress)) return { problem: 'not-loopback' };
+      if (typeof headers.host === 'string' && !isLoopbackHostHeader(headers.host)) return { problem: 'not-loopback-host' };
       return this.options.insecureAdmin ? { name: INSECURE_ADMIN, role: 'admin' } : { name: 'loopback', role: 'read' };
     }
     const given = presentedKey(headers);
@@ -100,6 +107,22 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.replace(/^::ffff:/i, '');
   return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+/**
+ * Whether a `Host` header names this machine: `localhost` (or a name under
+ * `.localhost`), a 127.x address or `[::1]`, with or without a port.
+ *
+ * @example
+ * isLoopbackHostHeader('127.0.0.1:8016') // true
+ * isLoopbackHostHeader('evil.example:8016') // false
+ */
+export function isLoopbackHostHeader(header: string): boolean {
+  const h = header.trim().toLowerCase();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+  if (bracketed) return isLoopbackAddress(bracketed[1]);
+  const name = h.replace(/:\d+$/, '').replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || isLoopbackAddress(name);
 }
 
 /**

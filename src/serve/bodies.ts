@@ -6,8 +6,10 @@ import { z } from 'zod';
 import { MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, type FlagPatch } from '../flags/store.js';
 
 const percent = z.number().int('must be a whole number').min(0).max(100);
-const description = z.string().max(MAX_DESCRIPTION_LENGTH).nullable();
-const reason = z.string().max(MAX_REASON_LENGTH);
+// PostgreSQL's text cannot hold NUL: a 422 here, not a failed INSERT (500).
+const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters (\\u0000)');
+const description = text(MAX_DESCRIPTION_LENGTH).nullable();
+const reason = text(MAX_REASON_LENGTH);
 
 const flagChange = z
   .object({ enabled: z.boolean(), percent, description, reason })

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { listBackfillControls, type BackfillControl } from '../backfill/control.js';
 import type { Config } from '../config.js';
 import { quoteIdent } from '../db/identifiers.js';
+import { UsageError } from '../errors.js';
 import { flagDebt, flagState, type FlagDebt } from '../flags/debt.js';
 import type { UnknownSummary } from '../flags/unknown.js';
 import { listFlags, type FlagEvent, type FlagRow } from '../flags/store.js';
@@ -91,15 +92,19 @@ export async function migrationsView(ctx: ViewContext): Promise<MigrationView[]>
 
 /**
  * One migration with its timeline (time, actor, duration, guards, snapshot
- * ids) and executed steps; undefined when there is no such migration.
+ * ids) and executed steps; undefined when there is no such migration,
+ * {@link AmbiguousMigrationName} when a short name fits several.
  *
  * @example
  * const detail = await migrationDetail(ctx, '20260101000100_split_user_name');
  */
 export async function migrationDetail(ctx: ViewContext, name: string): Promise<MigrationDetail | undefined> {
   const all = await migrationsView(ctx);
-  const view = all.find((m) => m.name === name) ?? all.find((m) => m.name.replace(/^\d+_/, '') === name);
+  const matches = all.filter((m) => m.name.replace(/^\d+_/, '') === name);
+  const view = all.find((m) => m.name === name) ?? matches[0];
   if (!view) return undefined;
+  // As the CLI does (findMigration): a short name two migrations share names neither, never the first of them.
+  if (view.name !== name && matches.length > 1) throw new AmbiguousMigrationName(name, matches.map((m) => m.name));
   const events = await listEvents(ctx.pool, ctx.config.schema, view.name);
   const timeline = events.map(timelineEvent);
   const { rows } = await ctx.pool.query(
@@ -112,6 +117,14 @@ export async function migrationDetail(ctx: ViewContext, name: string): Promise<M
     timeline,
     steps: rows.map((s) => ({ phase: s.phase, index: s.idx, description: s.description, lock: s.lock, attempts: s.attempts, durationMs: s.duration_ms, finishedAt: s.finished_at })),
   };
+}
+
+/** A short name (the part after the timestamp) that several migrations share: answered 409, naming them. */
+export class AmbiguousMigrationName extends UsageError {
+  readonly statusCode = 409;
+  constructor(name: string, candidates: string[]) {
+    super(`"${name}" matches several migrations: ${candidates.join(', ')}`, 'use the full name');
+  }
 }
 
 /** Evaluations over one window. */

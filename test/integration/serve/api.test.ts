@@ -286,6 +286,52 @@ describe('the console API', () => {
     expect((await insecure.inject(put)).statusCode).toBe(200);
     expect((await flagHistory(pool, 'curtain', 'plain.flag'))[0]).toMatchObject({ actor: 'insecure-admin' });
     expect((await insecure.inject({ ...put, remoteAddress: '192.0.2.10' })).statusCode).toBe(403);
+    // DNS rebinding: a page of another site, its name now resolving to 127.0.0.1, reaches the server from loopback.
+    const rebound = { host: 'evil.example:8016', origin: 'http://evil.example:8016', 'sec-fetch-site': 'same-origin' };
+    const read = await open.inject({ method: 'GET', url: '/api/flags', remoteAddress: '127.0.0.1', headers: rebound });
+    expect(read.statusCode).toBe(403);
+    expect(read.json().message).toMatch(/localhost, 127\.0\.0\.1 or \[::1\] only/);
+    expect((await insecure.inject({ ...put, headers: rebound })).statusCode).toBe(403);
+    expect((await insecure.inject({ method: 'GET', url: '/', remoteAddress: '127.0.0.1', headers: rebound })).statusCode).toBe(403);
+    expect((await insecure.inject({ ...put, headers: { host: '127.0.0.1:8016' } })).statusCode).toBe(200);
+    expect((await insecure.inject({ ...put, headers: { host: '[::1]:8016' } })).statusCode).toBe(200);
+  });
+
+  it('refuses NUL characters in texts (422, not a failed INSERT) and counts characters as code points', async () => {
+    const nul = await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { description: 'a\u0000b' } });
+    expect(nul.status).toBe(422);
+    expect(nul.json.message).toMatch(/NUL/);
+    expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: true, reason: 'a\u0000b' } })).status).toBe(422);
+    // 600 emoji are 600 characters (1200 UTF-16 units): within the limit of 1000, everywhere.
+    const emoji = await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { description: '\u{1F600}'.repeat(600) } });
+    expect(emoji.status).toBe(200);
+    expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { description: '\u{1F600}'.repeat(1001) } })).status).toBe(422);
+    await expect(setFlag(pool, 'curtain', 'plain.flag', { description: 'x\u0000' })).rejects.toThrow(/NUL/);
+  });
+
+  it('refuses a short name several migrations share (409, as the CLI), and says which migration file does not load', async () => {
+    const project = tempProject();
+    project.write('migrations/20260301000000_twin.ts', migrationSource(`export default defineMigration({ flag: 'api.twin-a' });`));
+    project.write('migrations/20260302000000_twin.ts', migrationSource(`export default defineMigration({ flag: 'api.twin-b' });`));
+    const twins = await app({ keys: KEYS, console: { config: await loadConfig({ cwd: project.dir }), pool, pollMs: 100 } });
+    const get = (url: string) => twins.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } });
+    const ambiguous = await get('/api/migrations/twin');
+    expect(ambiguous.statusCode).toBe(409);
+    expect(ambiguous.json().message).toBe('"twin" matches several migrations: 20260301000000_twin, 20260302000000_twin');
+    const sw = await twins.inject({ method: 'POST', url: '/api/migrations/twin/switch', payload: { percent: 5 }, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(sw.statusCode).toBe(409);
+    expect((await get('/api/migrations/20260302000000_twin')).json().migration).toMatchObject({ name: '20260302000000_twin' });
+    project.write('migrations/not a migration.ts', migrationSource(`export default defineMigration({});`));
+    const broken = await get('/api/migrations');
+    expect(broken.statusCode).toBe(500);
+    expect(broken.json().message).toMatch(/not a migration\.ts: is not named <timestamp>_<name>\.ts/);
+  });
+
+  it('answers HEAD /api/events with the headers, without opening a stream', async () => {
+    // Before the fix no response came at all: the timeout fails the test fast.
+    const res = await fetch(`${server.url}/api/events`, { method: 'HEAD', headers: { authorization: `Bearer ${READ}` }, signal: AbortSignal.timeout(5000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   });
 
   it('limits requests per key, each key on its own', async () => {

@@ -30,6 +30,18 @@ describe('keys and roles', () => {
     expect(new Authenticator([], { insecureAdmin: true }).resolve({}, '10.0.0.1')).toEqual({ problem: 'not-loopback' });
   });
 
+  it('without keys: refuses loopback requests for other names (DNS rebinding)', () => {
+    const auth = new Authenticator([], { insecureAdmin: true });
+    for (const host of ['127.0.0.1:8016', 'localhost:8016', 'LOCALHOST', 'app.localhost:1', '[::1]:8016', '127.0.0.2', 'localhost.']) {
+      expect(auth.resolve({ host }, '127.0.0.1'), host).toEqual({ name: 'insecure-admin', role: 'admin' });
+    }
+    for (const host of ['evil.example:8016', 'evil.example', '127.0.0.1.nip.io:8016', 'localhost.evil.example', '[::2]:8016', '10.0.0.1']) {
+      expect(auth.resolve({ host }, '127.0.0.1'), host).toEqual({ problem: 'not-loopback-host' });
+    }
+    // Keys configured: the key decides, whatever the name.
+    expect(new Authenticator(keys).resolve({ host: 'evil.example', authorization: 'Bearer read-secret-0123456789' }, '127.0.0.1')).toEqual({ name: 'viewer', role: 'read' });
+  });
+
   it('knows loopback addresses and hosts', () => {
     expect(isLoopbackAddress('127.0.0.1')).toBe(true);
     expect(isLoopbackAddress('127.1.2.3')).toBe(true);
