@@ -214,7 +214,11 @@ export async function loadConfig(options: { cwd?: string; file?: string; overrid
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.join('.') || '(root)';
-    throw new UsageError(`invalid configuration${file ? ` in ${path.basename(file)}` : ''}: ${where}: ${issue.message}`);
+    // A value given on the command line (an override) is named as such, not blamed on the config file.
+    const key = issue.path[0];
+    const fromOverride = typeof key === 'string' && (options.overrides as Record<string, unknown> | undefined)?.[key] !== undefined;
+    const source = fromOverride ? ' (given on the command line)' : file ? ` in ${path.basename(file)}` : '';
+    throw new UsageError(`invalid configuration${source}: ${where}: ${issue.message}`);
   }
   const c = parsed.data;
   return {

@@ -86,7 +86,7 @@ export function consoleRoutes(app: FastifyInstance, o: ConsoleRoutesOptions): vo
     const { key } = req.params;
     const problem = flagKeyProblem(key);
     if (problem) return sendError(reply, 422, problem);
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+    const limit = req.query.limit === undefined ? 100 : (/^\d{1,4}$/.test(req.query.limit) ? Number(req.query.limit) : NaN);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(reply, 422, 'limit must be a whole number from 1 to 1000');
     const events = await flagHistory(pool, config.schema, key, { limit });
     if (events.length === 0 && !(await getFlag(pool, config.schema, key))) return sendError(reply, 404, `flag "${key}" does not exist`);

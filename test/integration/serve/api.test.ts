@@ -106,6 +106,10 @@ describe('the console API', () => {
     expect(flagsView.json.flags.map((f: { key: string }) => f.key)).toEqual(['api.code', 'plain.flag']);
     expect(flagsView.json.flags[1]).toMatchObject({ state: 'off', usage: [{ window: '5m' }, { window: '1h' }, { window: '24h' }], history: [{ action: 'create' }] });
     expect((await call('GET', '/api/flags/plain.flag/history', { key: READ })).json.events).toHaveLength(1);
+    expect((await call('GET', '/api/flags/plain.flag/history?limit=1', { key: READ })).json.events).toHaveLength(1);
+    for (const limit of ['0', '1001', '0x10', '1e2', '2.0', ' 5', '']) {
+      expect((await call('GET', `/api/flags/plain.flag/history?limit=${encodeURIComponent(limit)}`, { key: READ })).status, `limit=${limit}`).toBe(422);
+    }
     const unknown = await call('GET', '/api/flags/no.such.flag/history', { key: READ });
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/^application\/json/);
