@@ -16,7 +16,7 @@ import { isInFlight } from '../migration/machine.js';
 import { Project, type MigrationEntry } from '../migration/project.js';
 import { rolloutJson, rolloutLine } from '../migration/rollout-view.js';
 import { listRollouts } from '../store/rollouts.js';
-import { listEvents, type MigrationEvent } from '../store/migrations.js';
+import { lastEvents, listEvents, type MigrationEvent } from '../store/migrations.js';
 import { listSnapshots } from '../snapshots/list.js';
 import type { SnapshotRecord } from '../snapshots/types.js';
 import type { BackfillView, ProgressTracker } from './progress.js';
@@ -44,8 +44,12 @@ export interface MigrationView {
   control: BackfillControl | null;
   changed: boolean;
   missingFile: boolean;
+  /** Who recorded the migration (its first expand). */
   actor: string | null;
+  /** When its phase last changed. */
   updatedAt: Date | null;
+  /** Its newest timeline event: who last acted on it (a switch to 25 %, a pause), and when. */
+  lastEvent: { event: string; actor: string; at: Date } | null;
 }
 
 /** A migration with its timeline. */
@@ -66,6 +70,7 @@ export async function migrationsView(ctx: ViewContext): Promise<MigrationView[]>
   const progress = new Map((await ctx.progress.read(ctx.pool)).map((p) => [p.migration, p]));
   const controls = new Map((await listBackfillControls(ctx.pool, ctx.config.schema)).map((c) => [c.migration, c]));
   const rollouts = new Map((await listRollouts(ctx.pool, ctx.config.schema)).map((r) => [r.migration, r]));
+  const last = await lastEvents(ctx.pool, ctx.config.schema);
   return project.entries.map((e) => {
     const flagKey = e.record?.flag ?? null;
     const flag = flagKey ? flags.get(flagKey) : undefined;
@@ -86,6 +91,7 @@ export async function migrationsView(ctx: ViewContext): Promise<MigrationView[]>
       missingFile: !e.file,
       actor: e.record?.actor ?? null,
       updatedAt: e.record?.updatedAt ?? null,
+      lastEvent: last.get(e.name) ?? null,
     };
   });
 }

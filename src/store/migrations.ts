@@ -152,6 +152,21 @@ export async function listEvents(q: Queryable, schema: string, migration?: strin
   }));
 }
 
+/**
+ * Each migration's newest event: who last acted on it, and when (the
+ * record's own actor is who recorded it, at its first expand).
+ *
+ * @example
+ * const last = await lastEvents(pool, 'curtain');
+ * last.get('20260101000100_split_user_name')?.actor; // 'ops-alice'
+ */
+export async function lastEvents(q: Queryable, schema: string): Promise<Map<string, Pick<MigrationEvent, 'event' | 'actor' | 'at'>>> {
+  const { rows } = await q.query(
+    `SELECT DISTINCT ON (migration) migration, event, actor, at FROM ${quoteIdent(schema)}.migration_events ORDER BY migration, id DESC`,
+  );
+  return new Map(rows.map((r) => [r.migration as string, { event: r.event, actor: r.actor, at: r.at }]));
+}
+
 /** The step indexes of a phase the executor has finished. */
 export async function finishedSteps(q: Queryable, schema: string, migration: string, phase: string): Promise<Set<number>> {
   const { rows } = await q.query<{ idx: number }>(`SELECT idx FROM ${quoteIdent(schema)}.steps WHERE migration = $1 AND phase = $2`, [migration, phase]);

@@ -147,6 +147,10 @@ describe('the console API', () => {
     expect((await listEvents(pool, 'curtain', CODE)).at(-1)).toMatchObject({ event: 'switch.on', actor: 'ops-alice' });
     const off = await call('POST', `/api/migrations/${CODE}/switch`, { key: ADMIN, body: { off: true } });
     expect(off.json.result).toMatchObject({ to: 'expanded' });
+    // The list says who last acted on it (the key's name), beside who recorded it.
+    const listed = (await call('GET', '/api/migrations', { key: READ })).json.migrations.find((m: { name: string }) => m.name === CODE);
+    expect(listed.lastEvent).toMatchObject({ event: 'switch.off', actor: 'ops-alice', at: expect.any(String) });
+    expect(listed.actor).not.toBe('ops-alice');
     expect((await call('POST', `/api/migrations/${PENDING}/switch`, { key: ADMIN, body: { percent: 5 } })).status).toBe(409);
     expect((await call('POST', '/api/migrations/nope/switch', { key: ADMIN, body: { percent: 5 } })).status).toBe(404);
     expect((await call('GET', '/api/migrations/nope', { key: READ })).status).toBe(404);
