@@ -166,6 +166,10 @@ describe('the console API', () => {
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: false, reason: 'r'.repeat(501) } })).status).toBe(422);
     expect((await call('PUT', '/api/flags/Bad%20Key', { key: ADMIN, body: { enabled: true } })).status).toBe(422);
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: 'enabled=false', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+    // The older admin routes too: a JSON text sent as a form is still not JSON.
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await call('PUT', '/admin/v1/flags/plain.flag', { key: ADMIN, body: '{"enabled":false}', headers: form })).status).toBe(415);
+    expect((await call('DELETE', '/admin/v1/flags/plain.flag', { key: ADMIN, body: '{"reason":"x"}', headers: form })).status).toBe(415);
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: false }, headers: { origin: 'http://evil.example' } })).status).toBe(403);
     expect((await call('PUT', '/api/flags/plain.flag', { key: ADMIN, body: { enabled: false }, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
     expect(await getFlag(pool, 'curtain', 'plain.flag')).toMatchObject({ enabled: true, rollout: 40, description: 'new text' });
