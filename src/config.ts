@@ -12,7 +12,12 @@ const duration = z.union([z.string(), z.number()]);
 const serveKey = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'a key name is 1-64 letters, digits, ".", "_", "@" or "-"'),
-    key: z.string().min(16, 'a key must be at least 16 characters (e.g. `openssl rand -hex 24`)').max(512),
+    key: z
+      .string()
+      .min(16, 'a key must be at least 16 characters (e.g. `openssl rand -hex 24`)')
+      .max(512)
+      // It travels as `Authorization: Bearer <key>`: a space or a non-ASCII character could never be sent.
+      .regex(/^[\x21-\x7e]+$/, 'a key is printable ASCII without spaces (it is sent in an HTTP header)'),
     role: z.enum(['read', 'admin']),
   })
   .strict();

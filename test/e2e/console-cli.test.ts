@@ -112,6 +112,11 @@ describe('console-related CLI: init, escaping, backfill control, serve keys', { 
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('serve.keys.0.key: a key must be at least 16 characters');
     expect(short.stderr).not.toContain('short-7f3a');
+    writeFileSync(path.join(bad.dir, 'curtain.config.json'), JSON.stringify({ serve: { keys: [{ name: 'ops', key: 'two words-7f3a9c1e2b', role: 'admin' }] } }));
+    const spaced = await migrate(['serve', '--port', '0'], { cwd: bad.dir, databaseUrl: tdb.url });
+    expect(spaced.code).toBe(2);
+    expect(spaced.stderr).toContain('serve.keys.0.key: a key is printable ASCII without spaces');
+    expect(spaced.stderr).not.toContain('7f3a9c1e2b');
   });
 
   it('serve with keys: never logs a key, refuses clients without one (also from another address)', async () => {
