@@ -52,17 +52,29 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
 export const MAX_REASON_LENGTH = 500;
 
 /**
+ * What is wrong with a description or reason of at most `max` characters,
+ * or undefined: the one rule the store and the HTTP API both apply.
+ *
+ * @example
+ * textProblem('x'.repeat(1001), MAX_DESCRIPTION_LENGTH) // 'is 1001 characters long; at most 1000 are accepted'
+ */
+export function textProblem(value: string, max: number): string | undefined {
+  // Characters are code points, as PostgreSQL's char_length counts them (an emoji is one).
+  const length = value.length > max ? [...value].length : value.length;
+  if (length > max) return `is ${length} characters long; at most ${max} are accepted`;
+  // PostgreSQL's text cannot hold NUL: refused here rather than failing in the INSERT.
+  if (value.includes('\u0000')) return 'contains a NUL character (\\u0000), which PostgreSQL cannot store';
+  return undefined;
+}
+
+/**
  * Refuse texts that would bloat every client's memory or the audit table
  * (a UsageError naming the field and the limit; nothing is written).
  */
 export function assertChangeLimits(patch: Pick<FlagPatch, 'description'>, meta: ChangeMeta): void {
   const check = (what: string, value: string | null | undefined, max: number) => {
-    if (typeof value !== 'string') return;
-    // Characters are code points, as the API's validation and PostgreSQL's char_length count them (an emoji is one).
-    const length = value.length > max ? [...value].length : value.length;
-    if (length > max) throw new UsageError(`${what} is ${length} characters long; at most ${max} are accepted`);
-    // PostgreSQL's text cannot hold NUL: refused here rather than failing in the INSERT.
-    if (value.includes('\u0000')) throw new UsageError(`${what} contains a NUL character (\\u0000), which PostgreSQL cannot store`);
+    const problem = typeof value === 'string' ? textProblem(value, max) : undefined;
+    if (problem) throw new UsageError(`${what} ${problem}`);
   };
   check('the description', patch.description, MAX_DESCRIPTION_LENGTH);
   check('the reason', meta.reason, MAX_REASON_LENGTH);

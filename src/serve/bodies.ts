@@ -3,11 +3,15 @@
  * refused — in particular `actor`: the actor is always the key's name.
  */
 import { z } from 'zod';
-import { MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, type FlagPatch } from '../flags/store.js';
+import { MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, textProblem, type FlagPatch } from '../flags/store.js';
 
 const percent = z.number().int('must be a whole number').min(0).max(100);
-// PostgreSQL's text cannot hold NUL: a 422 here, not a failed INSERT (500).
-const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters (\\u0000)');
+// The store's own rule (length in characters, no NUL), so a body it would refuse is a 422 here, never a 409 or a 500 there.
+const text = (max: number) =>
+  z.string().superRefine((s, ctx) => {
+    const problem = textProblem(s, max);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const description = text(MAX_DESCRIPTION_LENGTH).nullable();
 const reason = text(MAX_REASON_LENGTH);
 
