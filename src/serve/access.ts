@@ -30,6 +30,24 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
   return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...(hint ? { hint } : {}) });
 }
 
+/** The 415 answer to a write whose body is not JSON. */
+export const NOT_JSON = 'send the body as application/json';
+
+/**
+ * The server's hook before bodies are parsed: a write to the console API or
+ * the admin routes that names another type than JSON (a form post) is
+ * refused (415) rather than parsed. OFREP clients may send any type.
+ *
+ * @example
+ * app.addHook('onRequest', refuseNotJson);
+ */
+export async function refuseNotJson(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (req.method === 'GET' || req.method === 'HEAD' || !/^\/(api|admin)\//.test(req.url)) return undefined;
+  const type = req.headers['content-type'];
+  // Returning the reply tells fastify the request is answered.
+  return type !== undefined && !/^application\/json\b/i.test(type) ? sendError(reply, 415, NOT_JSON) : undefined;
+}
+
 /**
  * The principal if it may read; otherwise the refusal is sent and undefined returned.
  *

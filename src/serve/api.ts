@@ -13,7 +13,7 @@ import type { FlagsClient } from '../flags/client.js';
 import { flagKeyProblem } from '../flags/keys.js';
 import { flagHistory, getFlag } from '../flags/store.js';
 import { createMigrator } from '../migration/migrator.js';
-import { canAct, canRead, sendError } from './access.js';
+import { canAct, canRead, NOT_JSON, sendError } from './access.js';
 import { parseEmpty, parseFlagChange, parseSwitch } from './bodies.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './console/assets.js';
 import { renderMain, renderPage, type ConsoleData } from './console/page.js';
@@ -79,8 +79,9 @@ export function consoleRoutes(app: FastifyInstance, o: ConsoleRoutesOptions): vo
     const { key } = req.params;
     const problem = flagKeyProblem(key);
     if (problem) return sendError(reply, 422, problem);
-    const limit = req.query.limit === undefined ? 100 : (/^\d{1,4}$/.test(req.query.limit) ? Number(req.query.limit) : NaN);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(reply, 422, 'limit must be a whole number from 1 to 1000');
+    const given = req.query.limit ?? '100';
+    const limit = /^\d{1,4}$/.test(given) ? Number(given) : 0; // plain digits only: Number() would take 0x10 and 1e2
+    if (limit < 1 || limit > 1000) return sendError(reply, 422, 'limit must be a whole number from 1 to 1000');
     const events = await flagHistory(pool, config.schema, key, { limit });
     if (events.length === 0 && !(await getFlag(pool, config.schema, key))) return sendError(reply, 404, `flag "${key}" does not exist`);
     return { key, events };
@@ -162,12 +163,13 @@ export function consoleRoutes(app: FastifyInstance, o: ConsoleRoutesOptions): vo
 
 /**
  * Writes take JSON only: a browser cannot send that to another site without
- * asking first (CORS preflight, which this server never grants).
+ * asking first (CORS preflight, which this server never grants). Any other
+ * type was refused before parsing (`refuseNotJson`); here a write that needs
+ * a body is refused when it names no type at all.
  */
 function jsonBody(contentType: string | undefined, reply: FastifyReply, emptyAllowed = false): boolean {
-  if (contentType === undefined && emptyAllowed) return true;
-  if (typeof contentType === 'string' && /^application\/json\b/i.test(contentType)) return true;
-  sendError(reply, 415, 'send the body as application/json');
+  if (contentType !== undefined || emptyAllowed) return true;
+  sendError(reply, 415, NOT_JSON);
   return false;
 }
 

@@ -13,7 +13,7 @@ import { redactText } from '../db/redact.js';
 import { CurtainError } from '../errors.js';
 import type { FlagsClient } from '../flags/client.js';
 import { consoleRoutes } from './api.js';
-import { sendError } from './access.js';
+import { refuseNotJson } from './access.js';
 import { Authenticator, type ServeKeyConfig } from './auth.js';
 import { EventHub } from './events.js';
 import { ofrepRoutes } from './ofrep.js';
@@ -112,13 +112,7 @@ export async function buildServeApp(options: ServeAppOptions): Promise<FastifyIn
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => parseJson(body as string, done));
 
   app.get('/healthz', async (_req, reply) => reply.code(flags.status === 'error' ? 503 : 200).send({ status: flags.status, version: flags.version }));
-  // Before the body is parsed: a write to the console API or the admin routes that is not JSON (a form post)
-  // is refused (415) rather than parsed; OFREP clients may send any type (see the parser above).
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !/^\/(api|admin)\//.test(req.url)) return;
-    const type = req.headers['content-type'];
-    if (type !== undefined && !/^application\/json\b/i.test(type)) return sendError(reply, 415, 'send the body as application/json');
-  });
+  app.addHook('onRequest', refuseNotJson);
   ofrepRoutes(app, flags);
 
   if (options.console) {
